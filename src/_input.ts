@@ -1,0 +1,315 @@
+/**
+ * The one implementation of the spec's input stream (`tsgi.input`), shared by the
+ * reference server and by `createInput()` in `tsgi/util`.
+ *
+ * It pulls chunks from its source only when a read needs them, so a slow reader slows
+ * the socket down instead of filling memory. Reads are serialised: each one starts when
+ * the previous one has settled (`input.order`). Bytes are never copied when a read can
+ * be answered with a view of one source chunk; they are copied only to join chunks.
+ *
+ * A source chunk is handed to the application as it is (or as views of it), so the
+ * source MUST NOT reuse or modify a chunk after yielding it, and its `next()` MUST
+ * settle: a server ends it with an error when the client goes away (`input.truncated`),
+ * which this stream then passes on to the pending and every later read.
+ *
+ * @module
+ */
+import type { InputStream } from './types.js';
+
+export interface InputStreamOptions {
+  /** Called once, synchronously, the first time the application calls any read method or starts iterating (the server uses it to send `100 Continue`). */
+  onFirstRead?: () => void;
+}
+
+type Source = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+type SourceIterator = AsyncIterator<unknown> | Iterator<unknown>;
+
+const LF = 0x0a;
+const noop = (): void => {};
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Creates an input stream over `source`, a sync or async iterable of `Uint8Array` chunks
+ * (a Node `IncomingMessage` is one). Nothing is pulled from `source` before the first
+ * read. `read(0)`, `readLine(0)` and calls with invalid arguments read nothing and do not
+ * count as the first read.
+ */
+export function createInputStream(source: Source, options: InputStreamOptions = {}): InputStream {
+  if (!isIterable(source)) {
+    throw new TypeError('createInputStream: source must be an iterable or async iterable of Uint8Array chunks');
+  }
+  let onFirstRead = options.onFirstRead;
+  let iterator: SourceIterator | undefined;
+  // Unread bytes: chunks[head..] in order. A head index instead of shift() keeps a long
+  // run of small chunks O(n); consumed slots are dropped when the queue empties or grows.
+  const chunks: Uint8Array[] = [];
+  let head = 0;
+  let buffered = 0;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let tail: Promise<unknown> = Promise.resolve();
+
+  function firstRead(): void {
+    if (onFirstRead === undefined) return;
+    const hook = onFirstRead;
+    onFirstRead = undefined;
+    try {
+      hook();
+    } catch (error) {
+      // The server could not let the body come; the reads must not wait for it.
+      failure ??= { error };
+    }
+  }
+
+  function enqueue<T>(op: () => T | Promise<T>): Promise<T> {
+    const result = tail.then(op);
+    tail = result.then(noop, noop);
+    return result;
+  }
+
+  /** The next non-empty chunk of the source, or `undefined` at its end. */
+  async function pull(): Promise<Uint8Array | undefined> {
+    if (failure) throw failure.error;
+    if (ended) return undefined;
+    try {
+      iterator ??= open(source);
+      for (;;) {
+        const step = await iterator.next();
+        if (step.done) {
+          ended = true;
+          iterator = undefined;
+          return undefined;
+        }
+        const chunk = step.value;
+        if (!isUint8Array(chunk)) {
+          const error = new TypeError(`tsgi.input: the body source produced a ${describe(chunk)} instead of a Uint8Array`);
+          release(iterator);
+          throw error;
+        }
+        if (chunk.length > 0) return asPlain(chunk);
+      }
+    } catch (error) {
+      failure ??= { error };
+      throw failure.error;
+    }
+  }
+
+  function push(chunk: Uint8Array): void {
+    chunks.push(chunk);
+    buffered += chunk.length;
+  }
+
+  function compact(): void {
+    if (head === chunks.length) {
+      chunks.length = 0;
+      head = 0;
+    } else if (head >= 64) {
+      chunks.splice(0, head);
+      head = 0;
+    }
+  }
+
+  /** Removes and returns the first `n` buffered bytes; `0 < n <= buffered`. */
+  function take(n: number): Uint8Array {
+    const first = chunks[head]!;
+    buffered -= n;
+    if (first.length >= n) {
+      if (first.length === n) {
+        head++;
+        compact();
+        return first;
+      }
+      chunks[head] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = chunks[head]!;
+      const count = Math.min(chunk.length, n - filled);
+      if (count === chunk.length) {
+        out.set(chunk, filled);
+        head++;
+      } else {
+        out.set(chunk.subarray(0, count), filled);
+        chunks[head] = chunk.subarray(count);
+      }
+      filled += count;
+    }
+    compact();
+    return out;
+  }
+
+  async function readAll(): Promise<Uint8Array> {
+    const parts = head === 0 ? chunks.slice() : chunks.slice(head);
+    let total = buffered;
+    chunks.length = 0;
+    head = 0;
+    buffered = 0;
+    for (let chunk = await pull(); chunk; chunk = await pull()) {
+      parts.push(chunk);
+      total += chunk.length;
+    }
+    return parts.length === 1 ? parts[0]! : concat(parts, total);
+  }
+
+  async function readSome(size: number): Promise<Uint8Array> {
+    while (buffered < size) {
+      const chunk = await pull();
+      if (!chunk) break;
+      push(chunk);
+    }
+    return buffered === 0 ? new Uint8Array(0) : take(Math.min(size, buffered));
+  }
+
+  async function readLine(limit: number): Promise<Uint8Array> {
+    // Each chunk is searched once, however many pulls the line takes.
+    let index = head;
+    let before = 0;
+    for (;;) {
+      for (; index < chunks.length; index++) {
+        const chunk = chunks[index]!;
+        const at = chunk.indexOf(LF);
+        if (at >= 0) return take(Math.min(before + at + 1, limit));
+        before += chunk.length;
+      }
+      if (buffered >= limit) return take(limit);
+      const chunk = await pull();
+      if (!chunk) return buffered === 0 ? new Uint8Array(0) : take(buffered);
+      push(chunk);
+    }
+  }
+
+  async function readLines(hint: number): Promise<Uint8Array[]> {
+    const lines: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const line = await readLine(Infinity);
+      if (line.length === 0) return lines;
+      lines.push(line);
+      total += line.length;
+      if (hint > 0 && total >= hint) return lines;
+    }
+  }
+
+  async function nextChunk(): Promise<Uint8Array | undefined> {
+    if (buffered === 0) return pull();
+    const chunk = chunks[head]!;
+    head++;
+    buffered -= chunk.length;
+    compact();
+    return chunk;
+  }
+
+  /** Runs `op` in turn, after checking the argument and that the body is still readable. */
+  function schedule<T>(method: string, name: string, value: number | undefined, op: (n: number) => Promise<T> | T): Promise<T> {
+    const invalid = value !== undefined && !Number.isSafeInteger(value);
+    if (!invalid && value !== 0) firstRead();
+    return enqueue(() => {
+      if (invalid) throw argumentError(method, name, value);
+      if (failure) throw failure.error;
+      return op(value ?? -1);
+    });
+  }
+
+  return {
+    read(size?: number): Promise<Uint8Array> {
+      return schedule('read', 'size', size, (n) => (n < 0 ? readAll() : n === 0 ? new Uint8Array(0) : readSome(n)));
+    },
+    readLine(size?: number): Promise<Uint8Array> {
+      return schedule('readLine', 'size', size, (n) => (n === 0 ? new Uint8Array(0) : readLine(n < 0 ? Infinity : n)));
+    },
+    readLines(hint?: number): Promise<Uint8Array[]> {
+      return schedule('readLines', 'hint', hint, readLines);
+    },
+    [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+      let finished = false;
+      const chunkIterator: AsyncIterableIterator<Uint8Array> = {
+        next(): Promise<IteratorResult<Uint8Array>> {
+          firstRead();
+          return enqueue(async () => {
+            if (finished) return DONE;
+            if (failure) throw failure.error;
+            const chunk = await nextChunk();
+            if (chunk) return { done: false, value: chunk };
+            finished = true;
+            return DONE;
+          });
+        },
+        // Leaving a loop early ends this iterator only: the stream stays readable, and
+        // the server still needs the source to drain the rest of the body.
+        return(): Promise<IteratorResult<Uint8Array>> {
+          finished = true;
+          return Promise.resolve(DONE);
+        },
+        [Symbol.asyncIterator]() {
+          return chunkIterator;
+        },
+      };
+      return chunkIterator;
+    },
+  };
+}
+
+function isIterable(value: unknown): value is Source {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    (typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function' ||
+      typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function')
+  );
+}
+
+function open(source: Source): SourceIterator {
+  return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+}
+
+/** Tells the source we stop early, without letting its own failure hide ours. */
+function release(iterator: SourceIterator): void {
+  try {
+    const result = iterator.return?.();
+    if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(result).catch(noop);
+    }
+  } catch {
+    // The source's cleanup failing changes nothing for the reader.
+  }
+}
+
+/** True for a `Uint8Array` from any realm, `Buffer` included. */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return ArrayBuffer.isView(value) && (value as Uint8Array)[Symbol.toStringTag] === 'Uint8Array';
+}
+
+/**
+ * A plain `Uint8Array` view of the same bytes. Every read resolves with plain
+ * `Uint8Array`s, never sometimes a `Buffer`, so an application cannot come to rely on
+ * `Buffer` methods that another server's input stream would not have.
+ */
+function asPlain(chunk: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(chunk) === Uint8Array.prototype ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function argumentError(method: string, name: string, value: unknown): TypeError {
+  const error = new TypeError(
+    `[input.args] application: tsgi.input.${method}(${name}) takes undefined or an integer (Number.isSafeInteger); got ${describe(value)}`,
+  );
+  return Object.assign(error, { requirement: 'input.args' });
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null) return String(value);
+  if (ArrayBuffer.isView(value)) return (value as Uint8Array)[Symbol.toStringTag] ?? 'view';
+  return typeof value === 'object' ? (Object.getPrototypeOf(value)?.constructor?.name ?? 'object') : typeof value;
+}
