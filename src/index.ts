@@ -19,3 +19,7 @@ export type {
   StartResponse,
   Write,
 } from './types.js';
+export { runExchange } from './handler.js';
+export type { OutgoingHead, Outcome, Transport } from './handler.js';
+export { demoApp, serve, toNodeListener } from './server.js';
+export type { NodeTransportOptions, ServeOptions, TsgiServer } from './server.js';

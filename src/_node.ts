@@ -1,0 +1,342 @@
+/**
+ * The node:http transport: builds the environ from an `IncomingMessage` exactly as the
+ * spec's environ section says, and carries the core's response to a `ServerResponse`.
+ * Protocol decisions live in `handler.ts`; this module only translates.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { createErrorStream, type TextSink } from './_errors.js';
+import { createInputStream } from './_input.js';
+import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
+import type { Application, Environ, ErrorStream } from './types.js';
+
+/** Options of the node:http transport; `serve()` and `toNodeListener()` take them. */
+export interface NodeTransportOptions {
+  /**
+   * `SERVER_NAME` to announce. Default: the address the connection arrived on
+   * (`env.server-name`).
+   */
+  serverName?: string;
+  /** `SERVER_PORT` to announce. Default: the port the connection arrived on. */
+  serverPort?: number | string;
+  /**
+   * The decoded path the application is mounted at, such as `/app`: it becomes
+   * `SCRIPT_NAME`, and requests outside it get 404 without reaching the application.
+   * Default: the root.
+   */
+  scriptName?: string;
+  /** Keys added to every environ, for configuration (`env.inject`). Dotted keys only. */
+  environ?: Readonly<Record<string, unknown>>;
+  /** Where `tsgi.errors` writes. Default: `process.stderr`. */
+  errors?: TextSink;
+  /** Where the access log goes, one Common Log Format line per request. Default: `process.stderr`. */
+  log?: TextSink;
+  /** No access log. Default: false. */
+  quiet?: boolean;
+  /** `tsgi.multiprocess`: true when other processes serve the same application (a cluster). */
+  multiprocess?: boolean;
+  /** The `Server` header sent when the application sends none; `false` sends none. Default: `tsgi`. */
+  serverHeader?: string | false;
+  /**
+   * How many unread request-body bytes the server reads and discards after a response to
+   * keep the connection open (`input.unread`); past this, or after `drainTimeout`
+   * milliseconds, it closes the connection instead. Default: 1 MiB, 2000 ms.
+   */
+  maxDrain?: number;
+  drainTimeout?: number;
+  /** Longest request target accepted; longer ones get 414 (`request.target-length`). Default: 8192. */
+  maxTargetLength?: number;
+}
+
+/** A node:http request listener, with a way to wait for the exchanges it is running. */
+export interface NodeHandler {
+  listener(req: IncomingMessage, res: ServerResponse): void;
+  /** Resolves when no exchange is running. */
+  idle(): Promise<void>;
+}
+
+const HEADER_NAME = /^[A-Za-z0-9-]+$/;
+const DEFAULT_MAX_DRAIN = 1024 * 1024;
+const DEFAULT_DRAIN_TIMEOUT = 2000;
+const DEFAULT_MAX_TARGET = 8192;
+
+/** Creates the listener that runs `app` for each request of a node:http server. */
+export function createNodeHandler(app: Application, options: NodeTransportOptions = {}): NodeHandler {
+  const errors = createErrorStream(options.errors ?? process.stderr);
+  const log = options.quiet ? undefined : (options.log ?? process.stderr);
+  const scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
+  let running = 0;
+  let waiters: Array<() => void> = [];
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const refusal = refuse(req, options.maxTargetLength ?? DEFAULT_MAX_TARGET);
+    if (refusal) return answer(res, refusal[0], refusal[1], true);
+    const target = splitTarget(req.url ?? '/');
+    const path = decodePath(target.path);
+    if (scriptName && path !== scriptName && !path.startsWith(`${scriptName}/`)) {
+      return answer(res, 404, 'Not Found', false);
+    }
+    running++;
+    const exchange = new NodeExchange(req, res, errors, options);
+    const environ = exchange.environ(target, path, scriptName);
+    void runExchange(app, environ, exchange).then((outcome) => {
+      exchange.finished();
+      if (log) log.write(accessLine(req, environ, outcome));
+      if (--running === 0) {
+        const ready = waiters;
+        waiters = [];
+        for (const resolve of ready) resolve();
+      }
+    });
+  };
+  const idle = () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)));
+  return { listener, idle };
+}
+
+/** The status a request gets without reaching the application, when it must not (`request.*`). */
+function refuse(req: IncomingMessage, maxTarget: number): [number, string] | undefined {
+  const url = req.url ?? '';
+  if (url.length > maxTarget) return [414, 'URI Too Long'];
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') hosts++;
+  }
+  if (hosts > 1) return [400, 'Bad Request']; // request.host: exactly one Host
+  const coding = req.headers['transfer-encoding'];
+  if (coding !== undefined && coding.toLowerCase() !== 'chunked') return [501, 'Not Implemented']; // request.coding
+  return undefined;
+}
+
+/** Answers a request the application never sees, and closes the connection when framing is in doubt. */
+function answer(res: ServerResponse, code: number, reason: string, close: boolean): void {
+  const body = `${code} ${reason}\n`;
+  if (close) res.shouldKeepAlive = false;
+  res.writeHead(code, reason, { 'Content-Type': 'text/plain', 'Content-Length': String(body.length) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+  if (close) res.req.resume();
+}
+
+interface Target {
+  /** The path, still percent-encoded: `*`, or starting with `/`. */
+  path: string;
+  query: string;
+  /** The authority of an absolute-form target. */
+  authority: string | undefined;
+}
+
+/** Splits a request target into path and query (`env.path.split`, `env.query-string`). */
+export function splitTarget(url: string): Target {
+  let rest = url;
+  let authority: string | undefined;
+  if (url[0] !== '/' && url !== '*') {
+    const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/.exec(url);
+    if (absolute) {
+      authority = absolute[1];
+      rest = url.slice(absolute[0].length);
+      if (rest[0] !== '/') rest = `/${rest}`;
+    }
+  }
+  const question = rest.indexOf('?');
+  return question < 0
+    ? { path: rest, query: '', authority }
+    : { path: rest.slice(0, question), query: rest.slice(question + 1), authority };
+}
+
+/**
+ * Percent-decodes a path into a byte string (`env.path-info.decoded`): `%XX` becomes the
+ * code unit of that octet; a `%` without two hex digits stays as it is
+ * (`env.path-info.bad-escape`).
+ */
+export function decodePath(path: string): string {
+  if (!path.includes('%')) return path;
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** An IPv4-mapped IPv6 address in its IPv4 form (`env.remote-addr`). */
+function plainAddress(address: string | undefined): string {
+  if (!address) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+class NodeExchange implements Transport {
+  readonly method: string;
+  readonly target: string;
+  readonly errors: ErrorStream;
+  readonly signal: AbortSignal;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #options: NodeTransportOptions;
+  readonly #controller = new AbortController();
+  #expectPending: boolean;
+  #done = false;
+
+  constructor(req: IncomingMessage, res: ServerResponse, errors: ErrorStream, options: NodeTransportOptions) {
+    this.#req = req;
+    this.#res = res;
+    this.#options = options;
+    this.method = req.method ?? 'GET';
+    this.target = req.url ?? '/';
+    this.errors = errors;
+    this.signal = this.#controller.signal;
+    // Node emits checkContinue only for HTTP/1.1 (expect.http10).
+    this.#expectPending = req.headers.expect?.toLowerCase() === '100-continue' && req.httpVersion === '1.1';
+    res.once('close', () => {
+      // disconnect.signal, and never after the whole response was handed over (disconnect.no-false-abort).
+      if (!res.writableFinished && !this.#done) {
+        this.#controller.abort(new Error('the client went away before the response was complete'));
+      }
+    });
+  }
+
+  environ(target: Target, path: string, scriptName: string): Environ {
+    const req = this.#req;
+    const socket = req.socket as Socket & { encrypted?: boolean };
+    const options = this.#options;
+    const environ: Environ = {
+      ...options.environ,
+      REQUEST_METHOD: this.method,
+      SCRIPT_NAME: scriptName,
+      PATH_INFO: path.slice(scriptName.length),
+      QUERY_STRING: target.query,
+      REQUEST_URI: this.target,
+      SERVER_NAME: options.serverName ?? serverName(socket.localAddress),
+      SERVER_PORT: String(options.serverPort ?? socket.localPort ?? ''),
+      SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
+      SERVER_SOFTWARE: 'tsgi',
+      REMOTE_ADDR: plainAddress(socket.remoteAddress),
+      'tsgi.version': [1, 0],
+      'tsgi.url_scheme': socket.encrypted ? 'https' : 'http',
+      'tsgi.input': createInputStream(req, { onFirstRead: () => this.#continue() }),
+      'tsgi.errors': this.errors,
+      'tsgi.multithread': true,
+      'tsgi.multiprocess': options.multiprocess ?? false,
+      'tsgi.run_once': false,
+      'tsgi.input_terminated': true,
+      'tsgi.signal': this.signal,
+    };
+    if (socket.remotePort !== undefined) environ.REMOTE_PORT = String(socket.remotePort);
+    addHeaders(environ, req.rawHeaders);
+    if (target.authority !== undefined) environ.HTTP_HOST = target.authority; // env.http.host
+    return environ;
+  }
+
+  /** Sends `100 Continue` on the first read, if the client is waiting for it (expect.continue). */
+  #continue(): void {
+    if (this.#expectPending && !this.#res.headersSent) this.#res.writeContinue();
+    this.#expectPending = false;
+  }
+
+  sendHead(head: OutgoingHead): void {
+    const res = this.#res;
+    const flat: string[] = [];
+    let hasServer = false;
+    for (const [name, value] of head.headers) {
+      flat.push(name, value);
+      if (name.length === 6 && name.toLowerCase() === 'server') hasServer = true;
+    }
+    const serverHeader = this.#options.serverHeader ?? 'tsgi';
+    if (!hasServer && serverHeader !== false) flat.push('Server', serverHeader);
+    // expect.unread: the client may still be waiting to send a body nobody will read.
+    if (this.#expectPending && !this.#req.complete) res.shouldKeepAlive = false;
+    res.writeHead(head.code, head.reason, flat);
+  }
+
+  write(chunk: Uint8Array): Promise<void> | undefined {
+    const res = this.#res;
+    if (res.write(chunk)) return undefined;
+    return new Promise((resolve, reject) => {
+      const done = (error?: unknown) => {
+        res.off('drain', onDrain);
+        res.off('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onClose = () => done(this.signal.reason ?? new Error('the connection closed'));
+      res.on('drain', onDrain);
+      res.on('close', onClose);
+    });
+  }
+
+  end(last?: Uint8Array): void {
+    this.#res.end(last);
+  }
+
+  abort(): void {
+    this.#res.destroy();
+  }
+
+  /** After the exchange: reads and discards a bounded rest of an unread body (`input.unread`). */
+  finished(): void {
+    this.#done = true;
+    const req = this.#req;
+    if (req.complete || req.destroyed || this.#res.destroyed) return;
+    const socket = req.socket;
+    const limit = this.#options.maxDrain ?? DEFAULT_MAX_DRAIN;
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (this.#expectPending || declared > limit) {
+      socket.destroySoon();
+      return;
+    }
+    let drained = 0;
+    const timer = setTimeout(() => socket.destroy(), this.#options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
+    timer.unref();
+    req.on('data', (chunk: Uint8Array) => {
+      drained += chunk.length;
+      if (drained > limit) socket.destroy();
+    });
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
+  }
+}
+
+function serverName(localAddress: string | undefined): string {
+  const address = plainAddress(localAddress) || 'localhost';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+/**
+ * Adds `CONTENT_TYPE`, `CONTENT_LENGTH` and one `HTTP_*` key per request header
+ * (`env.http`, `env.http.name-charset`, `env.http.repeated`, `env.http.value`).
+ */
+function addHeaders(environ: Environ, raw: readonly string[]): void {
+  const keys = environ as unknown as Record<string, string | undefined>;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (!HEADER_NAME.test(name)) continue;
+    const value = trimField(raw[i + 1] as string);
+    const lower = name.toLowerCase();
+    let key: string;
+    if (lower === 'content-type') key = 'CONTENT_TYPE';
+    else if (lower === 'content-length') key = 'CONTENT_LENGTH';
+    else {
+      if (lower === 'transfer-encoding') chunked = true;
+      key = `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
+    }
+    const earlier = keys[key];
+    if (earlier === undefined) keys[key] = value;
+    else if (key !== 'CONTENT_LENGTH') keys[key] = `${earlier}${lower === 'cookie' ? '; ' : ', '}${value}`;
+  }
+  if (chunked) delete keys.CONTENT_LENGTH; // env.content-length: no length when a coding applies
+}
+
+function trimField(value: string): string {
+  const first = value.charCodeAt(0);
+  const last = value.charCodeAt(value.length - 1);
+  return first === 32 || first === 9 || last === 32 || last === 9 ? value.replace(/^[ \t]+|[ \t]+$/g, '') : value;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** One Common Log Format line. */
+function accessLine(req: IncomingMessage, environ: Environ, outcome: Outcome): string {
+  const d = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const date = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+  const status = outcome.status ?? '-';
+  const bytes = outcome.bytes > 0 ? outcome.bytes : '-';
+  return `${environ.REMOTE_ADDR || '-'} - - [${date}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${bytes}\n`;
+}

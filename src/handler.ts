@@ -1,0 +1,433 @@
+/**
+ * The gateway core: the server side of the TSGI contract, written once and
+ * independent of any socket. It calls the application, runs the `startResponse` state
+ * machine, iterates the body, enforces `Content-Length`, handles HEAD, 204 and 304,
+ * turns errors into a 500 page or an aborted message, and calls `close()` exactly once
+ * on every path. A transport (the node:http server, CGI, the fetch adapter, the test
+ * client) only builds the environ and moves bytes: see {@link Transport}.
+ *
+ * @example
+ * ```ts
+ * import { runExchange } from 'tsgi/handler';
+ * const outcome = await runExchange(app, environ, transport);
+ * console.log(outcome.status, outcome.bytes);
+ * ```
+ *
+ * @module
+ */
+import { contractError, isUint8Array, parseResponseHead, show, type ResponseHead } from './_http.js';
+import type {
+  Application,
+  Environ,
+  ErrorStream,
+  HeaderList,
+  PlatformAbortSignal,
+  ResponseBody,
+  StartResponse,
+  Write,
+} from './types.js';
+
+/** The head the core asks a transport to send. */
+export interface OutgoingHead {
+  /** The status code, 200 to 599. */
+  readonly code: number;
+  /** The reason phrase exactly as the application gave it (`status.sent-as-is`). */
+  readonly reason: string;
+  /**
+   * The application's headers in order, plus a `Content-Length` the core computed for an
+   * array body. Read-only: a transport copies it to add `Date`, `Server` or framing.
+   */
+  readonly headers: HeaderList;
+  /** The body length the headers declare, when they declare one. */
+  readonly contentLength: number | undefined;
+  /** True for HEAD, 204 and 304: the message has no body on the wire, whatever its headers say. */
+  readonly bodyless: boolean;
+}
+
+/**
+ * What the core needs from a transport. A transport frames the message for its
+ * protocol (chunked coding, or closing the connection, when `contentLength` is
+ * undefined) and adds the headers that are its business (`Date`, `Server`,
+ * `Connection`); everything else is decided by the core.
+ */
+export interface Transport {
+  /** The request method as received, which middleware cannot change. */
+  readonly method: string;
+  /** The request target as received, for error messages. */
+  readonly target: string;
+  /** The server's own error stream: where the core logs application errors (`error.logged`). */
+  readonly errors: ErrorStream;
+  /** Aborted when the response can no longer be delivered; the environ's `tsgi.signal`. */
+  readonly signal: PlatformAbortSignal;
+  /** Sends the status line and headers. Called at most twice: a second time only to replace a head that failed to go out. */
+  sendHead(head: OutgoingHead): void;
+  /**
+   * Sends body bytes. Returns `undefined` when the transport can take more at once, or a
+   * Promise that fulfils when it can, and rejects when the client has gone away.
+   */
+  write(chunk: Uint8Array): Promise<void> | undefined;
+  /** Completes the message, after an optional last chunk. */
+  end(last?: Uint8Array): Promise<void> | void;
+  /** Ends the message abnormally, so that the client sees it truncated (`error.after-headers`). */
+  abort(reason: unknown): void;
+}
+
+/** How an exchange ended, for access logs and tests. */
+export interface Outcome {
+  /** The status code sent, or `undefined` when no head went out. */
+  status: number | undefined;
+  /** Body bytes handed to the transport. */
+  bytes: number;
+  /** True when the message was completed normally. */
+  completed: boolean;
+  /** The application error the core handled, if any. */
+  error?: unknown;
+  /** True when the client went away before the response was complete. */
+  disconnected: boolean;
+}
+
+const ERROR_BODY = new TextEncoder().encode('Internal Server Error\n');
+const ERROR_HEAD: HeaderList = [
+  ['Content-Type', 'text/plain; charset=utf-8'],
+  ['Content-Length', String(ERROR_BODY.length)],
+];
+const noop = () => {};
+
+/** Thrown inside the core when the client has gone; never reported as an application error. */
+class Disconnected extends Error {
+  constructor() {
+    super('the client went away before the response was complete');
+  }
+}
+
+/**
+ * Runs one exchange: calls `app` with `environ`, and sends its response through
+ * `transport`. Never throws or rejects: every failure is handled as the spec says and
+ * reported in the {@link Outcome}. Resolves once the body has been closed.
+ */
+export async function runExchange(app: Application, environ: Environ, transport: Transport): Promise<Outcome> {
+  return new Exchange(app, environ, transport).run();
+}
+
+class Exchange {
+  readonly #app: Application;
+  readonly #environ: Environ;
+  readonly #t: Transport;
+  readonly #isHead: boolean;
+
+  // startResponse state. A call is recorded before its arguments are checked, so that a
+  // second call without excInfo fails even when the first one threw (start.once.enforced).
+  #startCalled = false;
+  #head: ResponseHead | undefined;
+  #headError: unknown;
+  #headSent = false;
+
+  // Body state.
+  #returned = false;
+  #usedWrite = false;
+  #writes: Promise<void> = Promise.resolve();
+  #knownLength: number | undefined;
+  #bytes = 0;
+  #stop = false;
+  #status: number | undefined;
+
+  constructor(app: Application, environ: Environ, transport: Transport) {
+    this.#app = app;
+    this.#environ = environ;
+    this.#t = transport;
+    this.#isHead = transport.method === 'HEAD';
+  }
+
+  async run(): Promise<Outcome> {
+    let body: ResponseBody | undefined;
+    let error: unknown;
+    try {
+      const result = this.#app.call(undefined, this.#environ, this.#startResponse);
+      body = isThenable(result) ? await result : result;
+      checkBody(body);
+      this.#returned = true;
+      await this.#writes;
+      await this.#iterate(body);
+    } catch (caught) {
+      this.#returned = true;
+      error = caught;
+    }
+    if (body !== undefined && typeof (body as { close?: unknown }).close === 'function') {
+      await this.#close(body as ResponseBody & { close(): unknown });
+    }
+    return this.#finish(error);
+  }
+
+  readonly #startResponse: StartResponse = (status, headers, excInfo) => {
+    if (excInfo !== undefined && excInfo !== null) {
+      if (this.#headSent) throw excInfo; // exc.rethrow: the same value, stack intact
+    } else if (this.#startCalled) {
+      throw contractError('start.once.enforced', 'startResponse was called a second time without excInfo');
+    }
+    this.#startCalled = true;
+    try {
+      this.#head = parseResponseHead(status, headers);
+      this.#headError = undefined;
+    } catch (invalid) {
+      this.#head = undefined;
+      this.#headError = invalid;
+      throw invalid;
+    }
+    return this.#write;
+  };
+
+  readonly #write: Write = (data) => {
+    if (!isUint8Array(data)) {
+      throw contractError('write.type-error', `write() takes a Uint8Array; got ${show(data)}`, 'application', TypeError);
+    }
+    if (this.#returned) {
+      throw contractError('write.after-return', 'write() was called after the application returned its body');
+    }
+    this.#usedWrite = true;
+    const sent = this.#writes.then(() => this.#send(data, false));
+    // Later writes wait for this one, and fail on their own if it failed (write.order).
+    this.#writes = sent.catch(noop);
+    sent.catch(noop); // write.no-unhandled: an unawaited rejection never reaches the process
+    return sent;
+  };
+
+  async #iterate(body: ResponseBody): Promise<void> {
+    if (Array.isArray(body)) return this.#iterateArray(body as unknown[]);
+    const asyncMethod = (body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator];
+    const iterator: AsyncIterator<unknown> | Iterator<unknown> =
+      typeof asyncMethod === 'function'
+        ? asyncMethod.call(body)
+        : (body as Iterable<Uint8Array>)[Symbol.iterator]();
+    let finished = false;
+    let nextThrew = false;
+    try {
+      while (!this.#stopping()) {
+        let step: IteratorResult<unknown>;
+        try {
+          const result = iterator.next();
+          step = isThenable(result) ? await result : result;
+        } catch (error) {
+          nextThrew = true;
+          throw error;
+        }
+        if (step.done) {
+          finished = true;
+          return;
+        }
+        await this.#send(checkChunk(step.value), false);
+      }
+    } finally {
+      // body.iterate.return: an early exit releases the iterator, as for-await does,
+      // unless the iterator itself failed.
+      if (!finished && !nextThrew) await returnIterator(iterator, this.#t.errors);
+    }
+  }
+
+  async #iterateArray(chunks: unknown[]): Promise<void> {
+    if (!this.#usedWrite) this.#knownLength = arrayLength(chunks);
+    const last = chunks.length - 1;
+    for (let i = 0; i <= last && !this.#stopping(); i++) {
+      await this.#send(checkChunk(chunks[i]), i === last);
+    }
+  }
+
+  /** Whether iteration must stop before the next chunk (disconnect.stop, head.stop-early, overrun). */
+  #stopping(): boolean {
+    if (this.#t.signal.aborted) throw new Disconnected();
+    return this.#stop;
+  }
+
+  // Set when #send ended the message itself (the last chunk of an array went out with end()).
+  #ended = false;
+
+  /** Sends one chunk from the body or write(), sending the head first when it is due. */
+  async #send(chunk: Uint8Array, last: boolean): Promise<void> {
+    if (this.#t.signal.aborted) throw new Disconnected();
+    if (chunk.length === 0 && !last) return; // send.empty-chunk
+    if (!this.#headSent) {
+      if (chunk.length === 0) return;
+      this.#sendHead();
+    }
+    const head = this.#head as ResponseHead;
+    if (this.#bodyless(head)) {
+      // head.no-body, status.no-content.server; a HEAD body is never wanted past its first chunk.
+      if (this.#isHead) this.#stop = true;
+      else if (chunk.length > 0) {
+        this.#reportLater(contractError('body.no-content', `a ${head.code} response produced ${chunk.length} body bytes`));
+        this.#stop = true;
+      }
+      return;
+    }
+    let data = chunk;
+    const limit = head.contentLength;
+    if (limit !== undefined && this.#bytes + data.length > limit) {
+      // framing.content-length.no-overrun: send what was declared, report the rest.
+      this.#reportLater(
+        contractError('framing.content-length.match', `the body exceeds its Content-Length of ${limit} bytes`),
+      );
+      data = data.subarray(0, limit - this.#bytes);
+      this.#stop = true;
+    }
+    this.#bytes += data.length;
+    if (last && !this.#stop && !this.#usedWrite) {
+      this.#ended = true;
+      await this.#t.end(data.length ? data : undefined);
+      return;
+    }
+    if (data.length === 0) return;
+    const ready = this.#t.write(data);
+    if (ready) await ready.catch(disconnected);
+  }
+
+  #bodyless(head: ResponseHead): boolean {
+    return this.#isHead || head.code === 204 || head.code === 304;
+  }
+
+  #sendHead(): void {
+    if (!this.#startCalled) {
+      throw contractError('send.no-start', 'the body produced data (or ended) before startResponse was called');
+    }
+    if (!this.#head) throw this.#headError;
+    const head = this.#head;
+    let headers = head.headers;
+    let contentLength = head.contentLength;
+    const noContent = head.code === 204 || head.code === 304;
+    if (contentLength === undefined && this.#knownLength !== undefined && !noContent) {
+      contentLength = this.#knownLength; // framing.known-length
+      headers = [...headers, ['Content-Length', String(contentLength)]];
+    }
+    this.#headSent = true;
+    this.#status = head.code;
+    this.#t.sendHead({ code: head.code, reason: head.reason, headers, contentLength, bodyless: this.#bodyless(head) });
+  }
+
+  #pendingErrors: unknown[] = [];
+
+  /** Records an application error that does not stop the response (it is logged at the end). */
+  #reportLater(error: unknown): void {
+    this.#pendingErrors.push(error);
+  }
+
+  async #close(body: ResponseBody & { close(): unknown }): Promise<void> {
+    try {
+      const result = body.close();
+      if (isThenable(result)) await result;
+    } catch (error) {
+      this.#log('close() failed', error); // close.errors
+    }
+  }
+
+  async #finish(error: unknown): Promise<Outcome> {
+    const t = this.#t;
+    const disconnected = error instanceof Disconnected || t.signal.aborted;
+    for (const pending of this.#pendingErrors) this.#log('application error', pending);
+    const outcome: Outcome = { status: this.#status, bytes: this.#bytes, completed: false, disconnected };
+    if (disconnected) {
+      // disconnect.quiet: nobody is listening, and it is nobody's fault.
+      if (!this.#ended) t.abort(t.signal.reason ?? error);
+      return outcome;
+    }
+    if (error !== undefined) {
+      outcome.error = error;
+      this.#log('application error', error); // error.logged
+      if (this.#headSent) {
+        t.abort(error); // error.after-headers
+        return outcome;
+      }
+      this.#status = outcome.status = 500; // error.before-headers
+      this.#bytes = outcome.bytes = this.#isHead ? 0 : ERROR_BODY.length;
+      t.sendHead({ code: 500, reason: 'Internal Server Error', headers: ERROR_HEAD, contentLength: ERROR_BODY.length, bodyless: this.#isHead });
+      await settle(t.end(this.#isHead ? undefined : ERROR_BODY));
+      outcome.completed = true;
+      return outcome;
+    }
+    if (!this.#headSent) {
+      try {
+        this.#knownLength ??= 0;
+        this.#sendHead();
+      } catch (invalid) {
+        return this.#finish(invalid);
+      }
+      outcome.status = this.#status;
+    }
+    const head = this.#head as ResponseHead;
+    const declared = head.contentLength;
+    if (declared !== undefined && this.#bytes < declared && !this.#bodyless(head)) {
+      // framing.content-length.short: a truncated message, never a complete-looking one.
+      this.#log(
+        'application error',
+        contractError('framing.content-length.match', `the body produced ${this.#bytes} of its ${declared} declared bytes`),
+      );
+      t.abort(new Error('short body'));
+      return outcome;
+    }
+    if (!this.#ended) await settle(t.end());
+    outcome.completed = !t.signal.aborted;
+    outcome.disconnected = t.signal.aborted;
+    return outcome;
+  }
+
+  #log(what: string, error: unknown): void {
+    const detail = error instanceof Error ? (error.stack ?? String(error)) : show(error);
+    try {
+      this.#t.errors.write(`tsgi: ${what} in ${this.#t.method} ${this.#t.target}: ${detail}\n`);
+    } catch {
+      // errors.write must not throw; if a broken stream does, there is nowhere left to report it.
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+function checkBody(body: unknown): asserts body is ResponseBody {
+  if (body === null || body === undefined || typeof body === 'string' || isUint8Array(body)) {
+    throw contractError(
+      'app.return.not-bytes',
+      `the application returned ${show(body)}; return an iterable of Uint8Array chunks, such as [bytes]`,
+    );
+  }
+  const candidate = body as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+  if (typeof candidate[Symbol.asyncIterator] !== 'function' && typeof candidate[Symbol.iterator] !== 'function') {
+    throw contractError('body.iterable', `the body must be iterable or async iterable; got ${show(body)}`);
+  }
+  const close = (body as { close?: unknown }).close;
+  if (close !== undefined && typeof close !== 'function') {
+    throw contractError('body.close.function', `the body's close must be a function; got ${show(close)}`);
+  }
+}
+
+function checkChunk(chunk: unknown): Uint8Array {
+  if (!isUint8Array(chunk)) {
+    throw contractError('body.chunk.type.enforced', `body chunks must be Uint8Arrays; got ${show(chunk)}`);
+  }
+  return chunk;
+}
+
+/** The total length of an array body, or undefined when a chunk is not bytes (that fails later). */
+function arrayLength(chunks: unknown[]): number | undefined {
+  let total = 0;
+  for (const chunk of chunks) {
+    if (!isUint8Array(chunk)) return undefined;
+    total += chunk.length;
+  }
+  return total;
+}
+
+async function returnIterator(iterator: AsyncIterator<unknown> | Iterator<unknown>, errors: ErrorStream): Promise<void> {
+  if (typeof iterator.return !== 'function') return;
+  try {
+    await iterator.return();
+  } catch (error) {
+    errors.write(`tsgi: the body's iterator failed to return: ${error instanceof Error ? error.stack : show(error)}\n`);
+  }
+}
+
+function disconnected(): never {
+  throw new Disconnected();
+}
+
+async function settle(result: Promise<void> | void): Promise<void> {
+  if (result) await result.catch(noop);
+}

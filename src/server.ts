@@ -1,0 +1,173 @@
+/**
+ * The reference server: runs any TSGI application on `node:http` (or `node:https`),
+ * correctly and simply. It is what `wsgiref.simple_server` is to WSGI: a single-process
+ * server for development, tests and the conformance suite. Production deployments put
+ * it behind a reverse proxy or use `toNodeListener()` in a server of their choice.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'tsgi/server';
+ * const server = await serve(app, { port: 8000 });
+ * console.log(`listening on ${server.url}`);
+ * await server.close();
+ * ```
+ *
+ * @module
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { createNodeHandler, type NodeTransportOptions } from './_node.js';
+import type { Application, Environ } from './types.js';
+
+export type { NodeTransportOptions } from './_node.js';
+
+/** Options of {@link serve}. */
+export interface ServeOptions extends NodeTransportOptions {
+  /** The address to listen on. Default: `127.0.0.1`. */
+  hostname?: string;
+  /** The port to listen on; `0` picks a free one. Default: `8000`. */
+  port?: number;
+  /** TLS key and certificate (PEM). With both, the server speaks HTTPS and `tsgi.url_scheme` is `https`. */
+  key?: string | Buffer;
+  cert?: string | Buffer;
+  /** Idle keep-alive connections are closed after this many milliseconds. Default: 5000. */
+  keepAliveTimeout?: number;
+  /** A client must send the request head within this many milliseconds. Default: 60000. */
+  headersTimeout?: number;
+  /** A client must send the whole request within this many milliseconds. Default: 300000. */
+  requestTimeout?: number;
+  /** The longest request head accepted, in bytes; larger ones get 431. Default: 16384. */
+  maxHeaderSize?: number;
+  /** How long `close()` waits for running requests before it cuts them off, in milliseconds. Default: 10000. */
+  shutdownTimeout?: number;
+}
+
+/** A running reference server. */
+export interface TsgiServer {
+  /** The base URL, such as `http://127.0.0.1:8000/`. */
+  readonly url: string;
+  readonly hostname: string;
+  readonly port: number;
+  /** The underlying `http.Server` (or `https.Server`). */
+  readonly node: http.Server;
+  /**
+   * Stops accepting connections, lets running requests finish within `shutdownTimeout`,
+   * then closes every connection. Resolves once the server is closed.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `app` on `hostname:port` and resolves once the server is listening.
+ *
+ * @example
+ * ```ts
+ * const server = await serve(demoApp, { port: 0, quiet: true });
+ * const response = await fetch(server.url);
+ * await server.close();
+ * ```
+ */
+export async function serve(app: Application, options: ServeOptions = {}): Promise<TsgiServer> {
+  const hostname = options.hostname ?? '127.0.0.1';
+  const handler = createNodeHandler(app, options);
+  const serverOptions: http.ServerOptions = {
+    keepAliveTimeout: options.keepAliveTimeout ?? 5000,
+    headersTimeout: options.headersTimeout ?? 60_000,
+    requestTimeout: options.requestTimeout ?? 300_000,
+    maxHeaderSize: options.maxHeaderSize ?? 16_384,
+    requireHostHeader: true,
+  };
+  const node =
+    options.key !== undefined && options.cert !== undefined
+      ? https.createServer({ ...serverOptions, key: options.key, cert: options.cert })
+      : http.createServer(serverOptions);
+  attach(node, handler.listener);
+
+  await new Promise<void>((resolve, reject) => {
+    node.once('error', reject);
+    node.listen(options.port ?? 8000, hostname, () => {
+      node.off('error', reject);
+      resolve();
+    });
+  });
+  const address = node.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const scheme = node instanceof https.Server ? 'https' : 'http';
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${scheme}://${host}:${address.port}/`,
+    hostname: address.address,
+    port: address.port,
+    node,
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => node.close(() => resolve()));
+        node.closeIdleConnections();
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.shutdownTimeout ?? 10_000);
+        });
+        await Promise.race([handler.idle(), deadline]);
+        clearTimeout(timer);
+        node.closeAllConnections();
+        await closed;
+      })()),
+  };
+}
+
+/**
+ * A `(req, res)` listener that runs `app`, for any node:http server. Register it for
+ * `checkContinue` too, so that `100 Continue` waits until the application reads the
+ * body, as the spec requires (otherwise Node sends it before the application runs).
+ *
+ * @example
+ * ```ts
+ * const listener = toNodeListener(app);
+ * const server = http.createServer(listener).on('checkContinue', listener);
+ * ```
+ */
+export function toNodeListener(
+  app: Application,
+  options: NodeTransportOptions = {},
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  return createNodeHandler(app, options).listener;
+}
+
+/** Wires the listener into a server with the settings the spec needs. */
+function attach(node: http.Server, listener: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+  node.on('request', listener);
+  node.on('checkContinue', listener); // expect.not-early: 100 Continue on the first read only
+  // A client that stops sending still gets its response (disconnect.no-false-abort).
+  (node as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  // request.connect: TSGI has no tunnels.
+  node.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A demo application: answers with the environ it received, as text, one `key = value`
+ * line per key, sorted. `npm start` serves it.
+ */
+export const demoApp: Application = (environ: Environ, startResponse) => {
+  const lines = Object.keys(environ)
+    .sort()
+    .map((key) => `${key} = ${describe((environ as unknown as Record<string, unknown>)[key])}`);
+  const body = encoder.encode(`Hello from tsgi!\n\n${lines.join('\n')}\n`);
+  startResponse('200 OK', [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', String(body.length)],
+  ]);
+  return [body];
+};
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) return `[${value.constructor?.name ?? 'object'}]`;
+  if (typeof value === 'function') return '[function]';
+  return String(value);
+}
