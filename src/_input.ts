@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { contractError, isUint8Array, show } from './_http.js';
 import type { InputStream } from './types.js';
 
 export interface InputStreamOptions {
@@ -82,7 +83,7 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
         }
         const chunk = step.value;
         if (!isUint8Array(chunk)) {
-          const error = new TypeError(`tsgi.input: the body source produced a ${describe(chunk)} instead of a Uint8Array`);
+          const error = new TypeError(`tsgi.input: the body source produced ${show(chunk)} instead of a Uint8Array`);
           release(iterator);
           throw error;
         }
@@ -276,11 +277,6 @@ function release(iterator: SourceIterator): void {
   }
 }
 
-/** True for a `Uint8Array` from any realm, `Buffer` included. */
-export function isUint8Array(value: unknown): value is Uint8Array {
-  return ArrayBuffer.isView(value) && (value as Uint8Array)[Symbol.toStringTag] === 'Uint8Array';
-}
-
 /**
  * A plain `Uint8Array` view of the same bytes. Every read resolves with plain
  * `Uint8Array`s, never sometimes a `Buffer`, so an application cannot come to rely on
@@ -301,15 +297,7 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
 }
 
 function argumentError(method: string, name: string, value: unknown): TypeError {
-  const error = new TypeError(
-    `[input.args] application: tsgi.input.${method}(${name}) takes undefined or an integer (Number.isSafeInteger); got ${describe(value)}`,
-  );
-  return Object.assign(error, { requirement: 'input.args' });
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null) return String(value);
-  if (ArrayBuffer.isView(value)) return (value as Uint8Array)[Symbol.toStringTag] ?? 'view';
-  return typeof value === 'object' ? (Object.getPrototypeOf(value)?.constructor?.name ?? 'object') : typeof value;
+  const got = typeof value === 'number' || typeof value === 'bigint' ? String(value) : show(value);
+  const message = `tsgi.input.${method}(${name}) takes undefined or an integer (Number.isSafeInteger); got ${got}`;
+  return contractError('input.args', message, 'application', TypeError);
 }
