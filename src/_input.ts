@@ -202,10 +202,20 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
     return chunk;
   }
 
-  /** Runs `op` in turn, after checking the argument and that the body is still readable. */
-  function schedule<T>(method: string, name: string, value: number | undefined, op: (n: number) => Promise<T> | T): Promise<T> {
+  /**
+   * Runs `op` in turn, after checking the argument and that the body is still readable.
+   * `zeroReadsNothing`: `read(0)` and `readLine(0)` need no body, so they do not count as
+   * the first read (no `100 Continue` for them); `readLines(0)` reads everything.
+   */
+  function schedule<T>(
+    method: string,
+    name: string,
+    value: number | undefined,
+    zeroReadsNothing: boolean,
+    op: (n: number) => Promise<T> | T,
+  ): Promise<T> {
     const invalid = value !== undefined && !Number.isSafeInteger(value);
-    if (!invalid && value !== 0) firstRead();
+    if (!invalid && !(zeroReadsNothing && value === 0)) firstRead();
     return enqueue(() => {
       if (invalid) throw argumentError(method, name, value);
       if (failure) throw failure.error;
@@ -215,13 +225,13 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
 
   return {
     read(size?: number): Promise<Uint8Array> {
-      return schedule('read', 'size', size, (n) => (n < 0 ? readAll() : n === 0 ? new Uint8Array(0) : readSome(n)));
+      return schedule('read', 'size', size, true, (n) => (n < 0 ? readAll() : n === 0 ? new Uint8Array(0) : readSome(n)));
     },
     readLine(size?: number): Promise<Uint8Array> {
-      return schedule('readLine', 'size', size, (n) => (n === 0 ? new Uint8Array(0) : readLine(n < 0 ? Infinity : n)));
+      return schedule('readLine', 'size', size, true, (n) => (n === 0 ? new Uint8Array(0) : readLine(n < 0 ? Infinity : n)));
     },
     readLines(hint?: number): Promise<Uint8Array[]> {
-      return schedule('readLines', 'hint', hint, readLines);
+      return schedule('readLines', 'hint', hint, false, readLines);
     },
     [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
       let finished = false;

@@ -322,7 +322,7 @@ class WrappedFile implements FileWrapperBody {
   #closed = false;
 
   constructor(file: FileLike, blockSize: number = DEFAULT_BLOCK_SIZE) {
-    if (file === null || typeof file !== 'object' || typeof file.read !== 'function') {
+    if (file === null || (typeof file !== 'object' && typeof file !== 'function') || typeof file.read !== 'function') {
       throw contractError('file.readable', `the file given to FileWrapper must have a read(size) method; got ${show(file)}`, 'application', TypeError);
     }
     if (!Number.isSafeInteger(blockSize) || blockSize <= 0) {

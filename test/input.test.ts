@@ -465,6 +465,13 @@ describe('onFirstRead', bounded, () => {
     assert.equal(calls, 1);
   });
 
+  test('readLines(0) reads everything, so it counts', () => {
+    let calls = 0;
+    const input = createInputStream(counted(['a']).source, { onFirstRead: () => calls++ });
+    void input.readLines(0);
+    assert.equal(calls, 1);
+  });
+
   test('runs before the source is opened', async () => {
     const order: string[] = [];
     const source: AsyncIterable<Uint8Array> = {
