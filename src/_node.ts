@@ -59,6 +59,8 @@ const HEADER_NAME = /^[A-Za-z0-9-]+$/;
 const DEFAULT_MAX_DRAIN = 1024 * 1024;
 const DEFAULT_DRAIN_TIMEOUT = 2000;
 const DEFAULT_MAX_TARGET = 8192;
+/** Writes accepted at once before the transport lets the event loop run. */
+const WRITES_PER_TURN = 16;
 
 /** Creates the listener that runs `app` for each request of a node:http server. */
 export function createNodeHandler(app: Application, options: NodeTransportOptions = {}): NodeHandler {
@@ -170,6 +172,7 @@ class NodeExchange implements Transport {
   readonly #controller = new AbortController();
   #expectPending: boolean;
   #done = false;
+  #writesWithoutYield = 0;
 
   constructor(req: IncomingMessage, res: ServerResponse, errors: ErrorStream, options: NodeTransportOptions) {
     this.#req = req;
@@ -244,7 +247,15 @@ class NodeExchange implements Transport {
 
   write(chunk: Uint8Array): Promise<void> | undefined {
     const res = this.#res;
-    if (res.write(chunk)) return undefined;
+    if (res.destroyed) return Promise.reject(this.signal.reason ?? new Error('the connection closed'));
+    if (res.write(chunk)) {
+      // A body that is always ready on a socket that always drains would never give the
+      // event loop a turn: other connections, timers and disconnects would wait forever.
+      if (++this.#writesWithoutYield < WRITES_PER_TURN) return undefined;
+      this.#writesWithoutYield = 0;
+      return new Promise((resolve) => setImmediate(resolve));
+    }
+    this.#writesWithoutYield = 0;
     return new Promise((resolve, reject) => {
       const done = (error?: unknown) => {
         res.off('drain', onDrain);
@@ -256,6 +267,8 @@ class NodeExchange implements Transport {
       const onClose = () => done(this.signal.reason ?? new Error('the connection closed'));
       res.on('drain', onDrain);
       res.on('close', onClose);
+      // The response may have closed between the write and these listeners.
+      if (res.destroyed) onClose();
     });
   }
 
@@ -264,7 +277,16 @@ class NodeExchange implements Transport {
   }
 
   abort(): void {
-    this.#res.destroy();
+    const socket = this.#res.socket;
+    if (!socket || socket.destroyed) {
+      this.#res.destroy();
+      return;
+    }
+    // Send what was already written (Node corks the first write until the next tick),
+    // then close without completing the message: no last chunk, or fewer bytes than
+    // Content-Length, so the client sees it truncated (error.after-headers).
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   /** After the exchange: reads and discards a bounded rest of an unread body (`input.unread`). */
