@@ -11,7 +11,6 @@ export type {
   Environ,
   ErrorStream,
   FileLike,
-  FileWrapper,
   HeaderList,
   InputStream,
   PlatformAbortSignal,
@@ -23,3 +22,16 @@ export { runExchange } from './handler.js';
 export type { OutgoingHead, Outcome, Transport } from './handler.js';
 export { demoApp, serve, toNodeListener } from './server.js';
 export type { NodeTransportOptions, ServeOptions, TsgiServer } from './server.js';
+export {
+  FileWrapper,
+  applicationUri,
+  createInput,
+  guessScheme,
+  isHopByHop,
+  requestUri,
+  setupTestingDefaults,
+  shiftPathInfo,
+} from './util.js';
+export type { FileWrapperBody, FileWrapperConstructor } from './util.js';
+export { ResponseHeaders } from './headers.js';
+export type { HeaderParams, ResponseHeadersInit } from './headers.js';

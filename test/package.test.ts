@@ -40,16 +40,32 @@ const TYPES = [
 ];
 const HANDLER = ['Outcome', 'OutgoingHead', 'Transport', 'runExchange'];
 const SERVER = ['NodeTransportOptions', 'ServeOptions', 'TsgiServer', 'demoApp', 'serve', 'toNodeListener'];
-const sorted = (names: string[]) => [...names].sort();
+const UTIL = [
+  'FileWrapper',
+  'FileWrapperBody',
+  'FileWrapperConstructor',
+  'applicationUri',
+  'createInput',
+  'guessScheme',
+  'isHopByHop',
+  'requestUri',
+  'setupTestingDefaults',
+  'shiftPathInfo',
+];
+const UTIL_RUNTIME = UTIL.filter((name) => !['FileWrapperBody', 'FileWrapperConstructor'].includes(name));
+const HEADERS = ['HeaderParams', 'ResponseHeaders', 'ResponseHeadersInit'];
+const sorted = (names: string[]) => [...new Set(names)].sort();
 
 const SURFACE: Record<string, { declared: string[]; runtime: string[] }> = {
   tsgi: {
-    declared: sorted([...TYPES, ...HANDLER, ...SERVER]),
-    runtime: ['demoApp', 'runExchange', 'serve', 'toNodeListener'],
+    declared: sorted([...TYPES, ...HANDLER, ...SERVER, ...UTIL, ...HEADERS]),
+    runtime: sorted(['demoApp', 'runExchange', 'serve', 'toNodeListener', ...UTIL_RUNTIME, 'ResponseHeaders']),
   },
   'tsgi/types': { declared: TYPES, runtime: [] },
   'tsgi/handler': { declared: HANDLER, runtime: ['runExchange'] },
   'tsgi/server': { declared: SERVER, runtime: ['demoApp', 'serve', 'toNodeListener'] },
+  'tsgi/util': { declared: UTIL, runtime: UTIL_RUNTIME },
+  'tsgi/headers': { declared: HEADERS, runtime: ['ResponseHeaders'] },
 };
 
 const entryPoints = Object.keys(manifest.exports)
