@@ -1,0 +1,130 @@
+// The `tsgi` command as a user runs it: a child process, its output and exit status.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+const root = resolve(import.meta.dirname, '..');
+const cli = join(root, 'src', 'cli.ts');
+// Resolved here: the child runs in a scratch folder, where 'tsx' would not resolve.
+const tsx = import.meta.resolve('tsx');
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+let dir = '';
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  writeFileSync(
+    join(dir, 'app.ts'),
+    `const greeting: string = 'hello from a .ts app';
+export default (environ: { PATH_INFO: string }, startResponse: (s: string, h: [string, string][]) => unknown) => {
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  return [new TextEncoder().encode(greeting + ' at ' + environ.PATH_INFO)];
+};
+export const other = (_e: unknown, startResponse: (s: string, h: [string, string][]) => unknown) => {
+  startResponse('200 OK', []);
+  return [new TextEncoder().encode('other export')];
+};
+export const notAFunction = 42;
+`,
+  );
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the command to completion (bounded), for the cases that exit at once. */
+function run(args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', tsx, cli, ...args], { cwd: dir, encoding: 'utf8', timeout: 15_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Starts `tsgi serve`, waits for its URL, and hands it to `fn`; the process is always stopped. */
+async function serving(args: string[], fn: (url: string) => Promise<void>): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, ['--import', tsx, cli, 'serve', ...args, '--port', '0', '--quiet'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  try {
+    const deadline = Date.now() + 15_000;
+    let url: string | undefined;
+    while (!(url = /on (http:\/\/\S+)/.exec(stdout)?.[1])) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no URL printed; stderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await fn(url);
+    child.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
+    assert.notEqual(code, 'hung', 'the server did not exit after SIGTERM');
+    return { code: code as number | null, stdout };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+describe('tsgi serve', () => {
+  test('serves the default export of a .ts module, and exits 0 on SIGTERM', async () => {
+    const { code, stdout } = await serving(['app.ts'], async (url) => {
+      const response = await fetch(`${url}there`);
+      assert.equal(await response.text(), 'hello from a .ts app at /there');
+    });
+    assert.equal(code, 0);
+    assert.match(stdout, /SIGTERM: finishing running requests/);
+  });
+
+  test('serves a named export', async () => {
+    await serving(['app.ts:other'], async (url) => {
+      assert.equal(await (await fetch(url)).text(), 'other export');
+    });
+  });
+
+  test('serves the demo application without a module', async () => {
+    await serving([], async (url) => {
+      assert.match(await (await fetch(url)).text(), /^Hello from tsgi!/);
+    });
+  });
+
+  const failures: Array<[string, string[], RegExp]> = [
+    ['a missing file', ['serve', 'missing.ts'], /cannot read .*missing\.ts: no such file/],
+    ['a missing export', ['serve', 'app.ts:nothing'], /has no export named "nothing" \(its exports: default, notAFunction, other\)/],
+    ['an export that is not a function', ['serve', 'app.ts:notAFunction'], /"notAFunction" .* is a number, not an application function/],
+    ['a file that is not a module', ['serve', 'app.txt'], /is not a \.js, \.mjs or \.ts file/],
+    ['a bad port', ['serve', '--port', 'eighty'], /--port must be a whole number/],
+    ['an unknown option', ['serve', '--colour'], /Unknown option '--colour'/],
+    ['an unknown command', ['start'], /unknown command "start"/],
+  ];
+  for (const [what, args, message] of failures) {
+    test(`reports ${what} in one line, with exit status 2`, () => {
+      const result = run(args);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+});
+
+describe('tsgi --help and --version', () => {
+  test('--help prints the usage and exits 0', () => {
+    const result = run(['--help']);
+    assert.equal(result.status, 0);
+    assert.match(result.stdout, /tsgi serve \[<module>\[:export\]\]/);
+  });
+
+  test('--version prints the package version', () => {
+    const result = run(['--version']);
+    assert.equal(result.status, 0);
+    assert.equal(result.stdout.trim(), version);
+  });
+
+  test('no arguments prints the usage and exits 2', () => {
+    const result = run([]);
+    assert.equal(result.status, 2);
+    assert.match(result.stdout, /Usage:/);
+  });
+});
