@@ -402,7 +402,7 @@ export const requirements = {
     level: 'SHOULD NOT',
     roles: ['server'],
     anchor: 'spec/tsgi.md#env.script-name.trailing-slash',
-    summary: 'SCRIPT_NAME SHOULD NOT end with /.',
+    summary: 'SCRIPT_NAME SHOULD NOT end with /, unless PATH_INFO is empty (a path ending in / that has been shifted whole onto SCRIPT_NAME).',
   },
   'env.path-info': {
     id: 'env.path-info',
@@ -662,7 +662,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#input.read.zero',
-    summary: 'read(0) MUST resolve with an empty Uint8Array and consume nothing.',
+    summary: 'read(0) MUST resolve with an empty Uint8Array and consume nothing, unless the stream has failed (input.truncated), in which case it rejects as every later read does.',
   },
   'input.readline': {
     id: 'input.readline',
@@ -683,7 +683,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#input.iterate',
-    summary: 'Async iteration of the input stream MUST yield the remaining body as non-empty Uint8Array chunks of the server\'s choosing, in order, and then finish.',
+    summary: 'Async iteration of the input stream MUST yield the remaining body as non-empty Uint8Array chunks of the server\'s choosing, in order, and then finish; leaving a loop early does not close the stream, and later reads continue where it stopped.',
   },
   'input.end': {
     id: 'input.end',
@@ -1275,7 +1275,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#expect.continue',
-    summary: 'For an HTTP/1.1 request with Expect: 100-continue, a server MUST send 100 Continue when the application first reads from tsgi.input (through any method or by iteration), unless the final response has already started or the body has already arrived.',
+    summary: 'For an HTTP/1.1 request with Expect: 100-continue, a server MUST send 100 Continue when the application first reads from tsgi.input (through any method or by iteration; read(0) and readLine(0), which need no body, do not count), unless the final response has already started or the body has already arrived.',
   },
   'expect.not-early': {
     id: 'expect.not-early',
