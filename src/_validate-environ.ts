@@ -1,0 +1,187 @@
+/**
+ * The validator's checks of the environ a server hands over: the server's side of the
+ * call, made once per request before the application runs. Every failure is thrown to
+ * the server (from the validated application's call), which handles it like an error of
+ * the application: a 500 response and a line in its error log.
+ */
+import { isIP } from 'node:net';
+import { DIGITS, TOKEN } from './_http.js';
+import { describe, said, type MustId, type Reporter } from './_validate-report.js';
+
+const SERVER = 'server';
+
+/** The CGI keys every environ has, and the requirement that says so. */
+const REQUIRED_CGI: ReadonlyArray<readonly [string, MustId]> = [
+  ['REQUEST_METHOD', 'env.request-method'],
+  ['SCRIPT_NAME', 'env.script-name'],
+  ['PATH_INFO', 'env.path-info'],
+  ['QUERY_STRING', 'env.query-string'],
+  ['SERVER_NAME', 'env.server-name'],
+  ['SERVER_PORT', 'env.server-port'],
+  ['SERVER_PROTOCOL', 'env.server-protocol'],
+  ['REMOTE_ADDR', 'env.remote-addr'],
+];
+
+/** The `tsgi.*` keys every environ has (`env.tsgi.required`). */
+const REQUIRED_TSGI = [
+  'tsgi.version',
+  'tsgi.url_scheme',
+  'tsgi.input',
+  'tsgi.errors',
+  'tsgi.multithread',
+  'tsgi.multiprocess',
+  'tsgi.run_once',
+  'tsgi.input_terminated',
+  'tsgi.signal',
+] as const;
+
+/** Every `tsgi.*` key the spec defines; a server adds no other (`ext.reserved`). */
+const TSGI_KEYS: ReadonlySet<string> = new Set([...REQUIRED_TSGI, 'tsgi.file_wrapper']);
+
+/** Optional CGI variables that a server fills with `''` when it means "absent" (`env.cgi.absent`). */
+const PLACEHOLDER_PRONE = ['REMOTE_USER', 'AUTH_TYPE', 'REMOTE_HOST', 'REMOTE_IDENT', 'PATH_TRANSLATED', 'HTTPS', 'SERVER_SOFTWARE', 'GATEWAY_INTERFACE'];
+
+/** Variables of a process environment that are no CGI variable: their presence means a wholesale copy (`env.no-process-env`). */
+const PROCESS_ONLY = ['PATH', 'HOME', 'PWD', 'SHELL'];
+
+const CGI_NAME = /^[A-Z][A-Z0-9_]*$/;
+const HTTP_NAME = /^HTTP_[A-Z0-9_]+$/;
+const NOT_BYTES = /[^\x00-\xff]/;
+const PROTOCOL = /^HTTP\/(?:1\.[0-9]|2|3)$/;
+const EXTENSION_KEY = /^[a-z0-9_.]+$/;
+const MAPPED_IPV4 = /^::ffff:[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/i;
+const INPUT_METHODS = ['read', 'readLine', 'readLines', Symbol.asyncIterator] as const;
+const ERRORS_METHODS = ['write', 'writeLines', 'flush'] as const;
+
+const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+
+/** Checks the environ; throws a `ValidationError` (side `server`) for the first MUST it breaks. */
+export function checkEnviron(r: Reporter, environ: unknown): void {
+  if (typeof environ !== 'object' || environ === null || Array.isArray(environ)) {
+    r.fail('env.plain-object', SERVER, 'the environ must be a plain object', environ);
+  }
+  const proto: unknown = Object.getPrototypeOf(environ);
+  if (proto !== Object.prototype && proto !== null) {
+    r.fail('env.plain-object', SERVER, "the environ's prototype must be Object.prototype or null", said(`an object whose prototype is ${proto?.constructor?.name ?? 'another object'}`));
+  }
+  const env = environ as Record<string, unknown>;
+  for (const [key, id] of REQUIRED_CGI) {
+    if (!hasOwn(env, key)) r.fail(id, SERVER, `${key} must be present`, said('an environ without it'));
+  }
+  for (const key of REQUIRED_TSGI) {
+    if (!hasOwn(env, key)) r.fail('env.tsgi.required', SERVER, `${key} must be present`, said('an environ without it'));
+  }
+  for (const [key] of REQUIRED_CGI) dataProperty(r, env, key);
+  for (const key of TSGI_KEYS) if (hasOwn(env, key)) dataProperty(r, env, key);
+  for (const key of Object.keys(env)) checkKey(r, key, env[key]);
+  checkCgi(r, env);
+  checkTsgi(r, env);
+}
+
+/** `env.plain-object`: a key the spec defines is an own, enumerable, writable data property. */
+function dataProperty(r: Reporter, env: Record<string, unknown>, key: string): void {
+  const d = Object.getOwnPropertyDescriptor(env, key);
+  if (d && (d.get || d.set || !d.enumerable || !d.writable)) {
+    r.fail('env.plain-object', SERVER, `${key} must be an enumerable, writable data property`, said(d.get || d.set ? 'an accessor' : 'a read-only or hidden property'));
+  }
+}
+
+/** The checks that apply to every key by its kind: CGI variable, `HTTP_*`, `tsgi.*`, extension. */
+function checkKey(r: Reporter, key: string, value: unknown): void {
+  if (key.includes('.')) {
+    if (key.startsWith('tsgi.')) {
+      if (!TSGI_KEYS.has(key)) r.fail('ext.reserved', SERVER, 'only the spec defines tsgi.* keys', key, 'give the extension a prefix of its own, such as "myserver."');
+    } else if (!EXTENSION_KEY.test(key)) {
+      r.warn('ext.prefix', SERVER, 'an extension key should be lowercase letters, digits, dots and underscores', key);
+    }
+    return;
+  }
+  if (key.startsWith(':')) r.fail('env.http.pseudo', SERVER, 'pseudo-header fields must not appear as environ keys', key);
+  if (key.startsWith('HTTP_')) {
+    if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') {
+      r.fail('env.no-http-content', SERVER, `the environ must not contain ${key}`, key, `use ${key.slice(5)}`);
+    }
+    if (!HTTP_NAME.test(key)) {
+      if (/[a-z-]/.test(key)) r.fail('env.http', SERVER, "an HTTP_ key is the header name upper-cased, with '-' replaced by '_'", key);
+      r.fail('env.http.name-charset', SERVER, 'a header whose name has characters other than letters, digits and "-" must be left out', key);
+    }
+  } else if (!CGI_NAME.test(key)) {
+    r.fail('ext.dotted', SERVER, 'a key that is not a CGI variable must contain a dot', key, 'name it with a prefix, such as "myserver.name"');
+  }
+  if (typeof value !== 'string') r.fail('env.cgi.strings', SERVER, `${key} is a CGI variable, so its value must be a string`, value);
+  if (NOT_BYTES.test(value)) r.fail('str.environ', SERVER, `${key} must be a byte string (code units up to U+00FF)`, value, 'map each octet to one code unit (latin-1)');
+  if (key.startsWith('HTTP_')) {
+    const first = value.charCodeAt(0);
+    const last = value.charCodeAt(value.length - 1);
+    if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) {
+      r.fail('env.http.value', SERVER, `the value of ${key} must have no leading or trailing spaces or tabs`, value);
+    }
+  }
+}
+
+/** The CGI variables with rules of their own (their types were checked by {@link checkKey}). */
+function checkCgi(r: Reporter, env: Record<string, unknown>): void {
+  const method = env.REQUEST_METHOD as string;
+  if (!TOKEN.test(method)) r.fail('env.request-method', SERVER, 'REQUEST_METHOD must be a non-empty token', method);
+  const script = env.SCRIPT_NAME as string;
+  const path = env.PATH_INFO as string;
+  if (script === '/') {
+    r.fail('env.script-name.not-slash', SERVER, 'SCRIPT_NAME must not be "/"', script, "at the root, SCRIPT_NAME is '' and PATH_INFO starts with '/'");
+  }
+  if (script !== '' && script[0] !== '/') r.fail('env.script-name', SERVER, "SCRIPT_NAME must be empty or start with '/'", script);
+  if (path !== '' && path[0] !== '/' && path !== '*') r.fail('env.path-info', SERVER, "PATH_INFO must be empty, start with '/', or be '*'", path);
+  if (path === '*' && method !== 'OPTIONS') r.fail('env.path-info', SERVER, "PATH_INFO may be '*' only for OPTIONS *", said(`'*' for ${method}`));
+  if ((path === '*' && script !== '') || script + path === '') {
+    r.fail('env.path.split', SERVER, 'SCRIPT_NAME followed by PATH_INFO must be the decoded path of the request target', said(`SCRIPT_NAME ${describe(script)} and PATH_INFO ${describe(path)}`));
+  }
+  if (script.endsWith('/')) r.warn('env.script-name.trailing-slash', SERVER, "SCRIPT_NAME should not end with '/'", script);
+  if (hasOwn(env, 'CONTENT_LENGTH')) {
+    if (!DIGITS.test(env.CONTENT_LENGTH as string)) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be decimal digits', env.CONTENT_LENGTH, 'leave it out when the request has no Content-Length');
+    if (hasOwn(env, 'HTTP_TRANSFER_ENCODING')) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be absent when the request has Transfer-Encoding', env.CONTENT_LENGTH);
+  }
+  const name = env.SERVER_NAME as string;
+  if (name === '') r.fail('env.server-name', SERVER, 'SERVER_NAME must not be empty', name);
+  if (name.includes(':') && !(name.startsWith('[') && name.endsWith(']'))) r.fail('env.server-name', SERVER, 'an IPv6 SERVER_NAME must be in square brackets', name);
+  if (!DIGITS.test(env.SERVER_PORT as string)) r.fail('env.server-port', SERVER, 'SERVER_PORT must be decimal digits', env.SERVER_PORT);
+  if (!PROTOCOL.test(env.SERVER_PROTOCOL as string)) r.fail('env.server-protocol', SERVER, 'SERVER_PROTOCOL must be HTTP/1.x, HTTP/2 or HTTP/3', env.SERVER_PROTOCOL);
+  const addr = env.REMOTE_ADDR as string;
+  if (isIP(addr) === 0) r.fail('env.remote-addr', SERVER, 'REMOTE_ADDR must be an IPv4 or IPv6 address, without brackets', addr);
+  if (MAPPED_IPV4.test(addr)) r.fail('env.remote-addr', SERVER, 'an IPv4-mapped REMOTE_ADDR must be given in its IPv4 form', addr, `use ${addr.slice(7)}`);
+  if (hasOwn(env, 'REMOTE_PORT') && !DIGITS.test(env.REMOTE_PORT as string)) r.warn('env.remote-port', SERVER, 'REMOTE_PORT should be decimal digits', env.REMOTE_PORT);
+  if (!hasOwn(env, 'REQUEST_URI')) r.warn('env.request-uri', SERVER, 'REQUEST_URI should hold the request target as received', said('an environ without it'));
+  for (const key of PLACEHOLDER_PRONE) {
+    if (env[key] === '') r.warn('env.cgi.absent', SERVER, `a variable that does not apply should be absent, not ''`, said(`${key} = ''`), `delete ${key}`);
+  }
+  for (const key of PROCESS_ONLY) {
+    if (hasOwn(env, key)) r.warn('env.no-process-env', SERVER, 'the process environment should not be copied into the environ', said(`${key} in the environ`));
+  }
+}
+
+/** The `tsgi.*` keys. */
+function checkTsgi(r: Reporter, env: Record<string, unknown>): void {
+  const version = env['tsgi.version'];
+  if (!Array.isArray(version) || version.length !== 2 || version[0] !== 1 || version[1] !== 0) {
+    r.fail('env.tsgi.version', SERVER, 'tsgi.version must be [1, 0]', version);
+  }
+  const scheme = env['tsgi.url_scheme'];
+  if (scheme !== 'http' && scheme !== 'https') r.fail('env.tsgi.url-scheme', SERVER, 'tsgi.url_scheme must be "http" or "https"', scheme);
+  const input = env['tsgi.input'];
+  if (typeof input !== 'object' || input === null) r.fail('env.tsgi.input', SERVER, 'tsgi.input must be an input stream', input);
+  for (const method of INPUT_METHODS) {
+    if (typeof (input as Record<PropertyKey, unknown>)[method] !== 'function') {
+      r.fail('input.methods', SERVER, `tsgi.input must have a ${String(method)} method`, input);
+    }
+  }
+  const errors = env['tsgi.errors'];
+  if (typeof errors !== 'object' || errors === null) r.fail('env.tsgi.errors', SERVER, 'tsgi.errors must be an error stream', errors);
+  for (const method of ERRORS_METHODS) {
+    if (typeof (errors as Record<string, unknown>)[method] !== 'function') r.fail('errors.methods', SERVER, `tsgi.errors must have a ${method} method`, errors);
+  }
+  for (const key of ['tsgi.multithread', 'tsgi.multiprocess', 'tsgi.run_once', 'tsgi.input_terminated']) {
+    if (typeof env[key] !== 'boolean') r.fail('env.tsgi.flags', SERVER, `${key} must be true or false`, env[key]);
+  }
+  if (env['tsgi.input_terminated'] !== true) r.fail('env.tsgi.input-terminated', SERVER, 'tsgi.input_terminated must be true', env['tsgi.input_terminated']);
+  if (!(env['tsgi.signal'] instanceof AbortSignal)) r.fail('env.tsgi.signal', SERVER, 'tsgi.signal must be an AbortSignal', env['tsgi.signal']);
+  const wrapper = env['tsgi.file_wrapper'];
+  if (wrapper !== undefined && typeof wrapper !== 'function') r.fail('file.signature', SERVER, 'tsgi.file_wrapper, when present, must be a function', wrapper);
+}
