@@ -15,7 +15,7 @@
 import { isUint8Array } from './_http.js';
 import { type Exchange, Sample, across, boundary, isThenable } from './_validate-exchange.js';
 import { said, type Reporter } from './_validate-report.js';
-import { checkFileClosed } from './_validate-streams.js';
+import { type FileRecord, checkFileChunk, checkFileEnd, fileOf } from './_validate-streams.js';
 import type { ResponseBody } from './types.js';
 
 const APP = 'application';
@@ -41,6 +41,8 @@ interface BodyState {
   /** Samples of an array's chunks, to see whether the server changed them. */
   samples: Array<[Uint8Array, Sample]> | undefined;
   warnedHead: boolean;
+  /** The file behind a body that the server's file wrapper made. */
+  file: FileRecord | undefined;
 }
 
 /** What a body garbage-collected without `close()` reports; holds nothing that keeps the body alive. */
@@ -67,6 +69,7 @@ export function wrapBody(ex: Exchange, body: ResponseBody): ResponseBody {
     lastSample: undefined,
     samples: undefined,
     warnedHead: false,
+    file: fileOf(body),
   };
   const token: Unclosed = { r: ex.r, where: ex.where };
   const close = makeClose(ex, s, body, token);
@@ -106,6 +109,8 @@ function checkArray(ex: Exchange, s: BodyState, array: unknown[]): void {
     if (chunk.length) {
       ex.produce(chunk);
       samples.push([chunk, new Sample(chunk)]);
+      // Reading an array drives no application code, so mw.return-promptly and mw.pace do not apply; mw.write-passthrough does.
+      if (ex.outer) (ex.outer.innerChunks ??= new WeakSet()).add(chunk);
     }
   }
   s.samples = samples;
@@ -268,6 +273,7 @@ function after(ex: Exchange, s: BodyState, step: unknown): IteratorResult<unknow
   const result = step as IteratorResult<unknown>;
   if (result.done) {
     s.finished = true;
+    if (s.file) checkFileEnd(ex, s.file, 'done');
     ex.end();
     ex.flush();
     return result;
@@ -277,6 +283,7 @@ function after(ex: Exchange, s: BodyState, step: unknown): IteratorResult<unknow
   if (s.last && s.lastSample?.changed(s.last)) {
     ex.fail('body.chunk.owned', APP, 'a chunk must not be modified after it was produced', said('a chunk changed while the next was made'), 'yield a fresh Uint8Array each time, not a reused buffer');
   }
+  if (s.file) checkFileChunk(ex, s.file, chunk);
   if (chunk.length) ex.produce(chunk);
   const outer = ex.outer;
   if (outer) {
@@ -324,9 +331,9 @@ function makeClose(ex: Exchange, s: BodyState, body: ResponseBody, token: Unclos
       }
       if (early) throw early;
       if (isThenable(result)) {
-        return Promise.resolve(result).then(() => boundary(ex, () => afterClose(ex, body)));
+        return Promise.resolve(result).then(() => boundary(ex, () => afterClose(ex, s)));
       }
-      afterClose(ex, body);
+      afterClose(ex, s);
       return result;
     });
 }
@@ -349,9 +356,9 @@ function checkOrder(ex: Exchange, s: BodyState): void {
 }
 
 /** Checks once the application's `close()` has finished. */
-function afterClose(ex: Exchange, body: ResponseBody): void {
+function afterClose(ex: Exchange, s: BodyState): void {
   ex.checkHeaders();
-  checkFileClosed(ex, body);
+  if (s.file) checkFileEnd(ex, s.file, 'closed');
   for (const inner of ex.inners) {
     if (inner.bodyReturned && !inner.bodyClosed) {
       ex.fail('mw.close-inner', SERVER, "closing middleware's body must close the body it wraps", said(`the body of ${inner.where} left open`), "call the wrapped body's close() from yours");

@@ -134,7 +134,7 @@ function checkCgi(r: Reporter, env: Record<string, unknown>): void {
   if ((path === '*' && script !== '') || script + path === '') {
     r.fail('env.path.split', SERVER, 'SCRIPT_NAME followed by PATH_INFO must be the decoded path of the request target', said(`SCRIPT_NAME ${describe(script)} and PATH_INFO ${describe(path)}`));
   }
-  if (script.endsWith('/')) r.warn('env.script-name.trailing-slash', SERVER, "SCRIPT_NAME should not end with '/'", script);
+  if (script.endsWith('/') && path !== '') r.warn('env.script-name.trailing-slash', SERVER, "SCRIPT_NAME should not end with '/' unless PATH_INFO is empty", script);
   if (hasOwn(env, 'CONTENT_LENGTH')) {
     if (!DIGITS.test(env.CONTENT_LENGTH as string)) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be decimal digits', env.CONTENT_LENGTH, 'leave it out when the request has no Content-Length');
     if (hasOwn(env, 'HTTP_TRANSFER_ENCODING')) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be absent when the request has Transfer-Encoding', env.CONTENT_LENGTH);

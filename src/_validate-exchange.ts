@@ -236,7 +236,7 @@ export class Exchange {
     if (!this.produced) {
       this.produced = true;
       this.checkHeaders();
-      if (!head.contentType) this.warn('header.content-type', APP, 'a response with a body should carry Content-Type', head.snapshot);
+      if (!head.contentType) this.warn('header.content-type', APP, 'a response with a body should carry Content-Type', head.appHeaders);
     }
     this.bytes += chunk.length;
     if (head.contentLength !== undefined && this.bytes > head.contentLength) {

@@ -225,19 +225,36 @@ function wrapErrors(ex: Exchange, inner: ErrorStream): ErrorStream {
   return guard(ex, 'tsgi.errors', inner, stream);
 }
 
-/** For each body a file wrapper returned: whether the file has `close()`, and whether it was called. */
-const fileBodies = new WeakMap<object, { closed: boolean }>();
+/** What the validator saw of a file given to the file wrapper. */
+export interface FileRecord {
+  /** The file has `close()`, and whether it was called. */
+  closable: boolean;
+  closed: boolean;
+  /** Non-empty results of the file's `read()` that the body has not produced yet. */
+  reads: Uint8Array[];
+  /** A `read()` gave an empty result: the end of the file. */
+  ended: boolean;
+}
+
+/** The file behind each body a file wrapper returned. */
+const fileBodies = new WeakMap<object, FileRecord>();
+
+/** The file behind `body`, when the server's file wrapper made it. */
+export const fileOf = (body: object): FileRecord | undefined => fileBodies.get(body);
 
 function wrapFileWrapper(ex: Exchange, inner: FileWrapper): FileWrapper {
-  function checkRead(chunk: unknown): Uint8Array {
-    if (!isUint8Array(chunk)) ex.fail('file.readable', APP, "the file's read() must give a Uint8Array", chunk);
-    return chunk;
-  }
   return (file: FileLike, blockSize?: number): ResponseBody => {
     if (typeof file !== 'object' || file === null || typeof file.read !== 'function') {
       ex.fail('file.readable', APP, 'the file passed to tsgi.file_wrapper must have a read(size) method', file);
     }
-    const record = { closed: false };
+    const close = file.close;
+    const record: FileRecord = { closable: typeof close === 'function', closed: false, reads: [], ended: false };
+    const checkRead = (chunk: unknown): Uint8Array => {
+      if (!isUint8Array(chunk)) ex.fail('file.readable', APP, "the file's read() must give a Uint8Array", chunk);
+      if (chunk.length) record.reads.push(chunk);
+      else record.ended = true;
+      return chunk;
+    };
     const checked: FileLike = {
       read(size) {
         if (!ex.returned) ex.fail('file.lazy', SERVER, 'a file wrapper must not read before the application has returned', said('a read during the application call'));
@@ -245,7 +262,6 @@ function wrapFileWrapper(ex: Exchange, inner: FileWrapper): FileWrapper {
         return isThenable(result) ? Promise.resolve(result).then(checkRead) : checkRead(result);
       },
     };
-    const close = file.close;
     if (typeof close === 'function') {
       checked.close = () => {
         record.closed = true;
@@ -257,16 +273,24 @@ function wrapFileWrapper(ex: Exchange, inner: FileWrapper): FileWrapper {
     if (typeof candidate?.[Symbol.asyncIterator] !== 'function' && typeof candidate?.[Symbol.iterator] !== 'function') {
       ex.fail('file.signature', SERVER, 'tsgi.file_wrapper must return a body', body);
     }
-    if (checked.close) {
-      if (typeof candidate.close !== 'function') ex.fail('file.close', SERVER, "the wrapper's body must have a close() that closes the file", body);
-      fileBodies.set(candidate, record);
-    }
+    if (record.closable && typeof candidate.close !== 'function') ex.fail('file.close', SERVER, "the wrapper's body must have a close() that closes the file", body);
+    fileBodies.set(candidate, record);
     return body as ResponseBody;
   };
 }
 
-/** `file.close`: after the body of a file wrapper was closed, the file must be too. */
-export function checkFileClosed(ex: Exchange, body: object): void {
-  const record = fileBodies.get(body);
-  if (record && !record.closed) ex.fail('file.close', SERVER, "the wrapper's close() must close the file", said('a file left open'));
+/** `file.iterate`: each chunk of a file wrapper's body is the next result of the file's `read()`. */
+export function checkFileChunk(ex: Exchange, file: FileRecord, chunk: Uint8Array): void {
+  const read = file.reads.shift();
+  if (read !== chunk && !(read?.length === chunk.length && read.every((byte, i) => byte === chunk[i]))) {
+    ex.fail('file.iterate', SERVER, "a file wrapper's body must produce what successive read(blockSize) calls give", chunk);
+  }
+}
+
+/** `file.iterate` and `file.close`, when the body of a file wrapper ends or is closed. */
+export function checkFileEnd(ex: Exchange, file: FileRecord, how: 'done' | 'closed'): void {
+  if (how === 'done' && (!file.ended || file.reads.length)) {
+    ex.fail('file.iterate', SERVER, "a file wrapper's body must end only after read() gave an empty result", said(file.reads.length ? `${file.reads.length} reads not produced` : 'an end before the end of the file'));
+  }
+  if (how === 'closed' && file.closable && !file.closed) ex.fail('file.close', SERVER, "the wrapper's close() must close the file", said('a file left open'));
 }

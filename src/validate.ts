@@ -16,7 +16,7 @@
  *   (str.environ); `tsgi.*` keys are only those the spec defines (ext.reserved); other
  *   keys are lowercase and dotted (ext.prefix); no pseudo-headers (env.http.pseudo);
  * - `REQUEST_METHOD` is a token (env.request-method); `SCRIPT_NAME` is empty or starts
- *   with `/`, is never `/`, and should not end with `/` (env.script-name,
+ *   with `/`, is never `/`, and ends with `/` only when `PATH_INFO` is empty (env.script-name,
  *   env.script-name.not-slash, env.script-name.trailing-slash); `PATH_INFO` is empty,
  *   starts with `/`, or is `*` for `OPTIONS` (env.path-info), and the two are never
  *   both empty (env.path.split); `QUERY_STRING` is present (env.query-string);

@@ -2,6 +2,9 @@
 // application, runs the startResponse state machine, iterates the body and closes it,
 // as spec/tsgi.md says a server does. Each step can be replaced, so that a test can make
 // the server misbehave in exactly one way. Everything stays in memory.
+import assert from 'node:assert/strict';
+import type { RequirementId } from '../src/_requirements.js';
+import { validator, ValidationError, type Side } from '../src/validate.js';
 import type { Application, Environ, ErrorStream, FileWrapper, HeaderList, InputStream, ResponseBody, StartResponse, Write } from '../src/types.js';
 
 export const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -267,3 +270,44 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------
+// Running the validator's test tables.
+
+/** A program that breaks one requirement; the validator must name it, and its side, first. */
+export interface BadCase {
+  id: RequirementId;
+  side: Side;
+  name: string;
+  /** The application (default: a correct hello-world). */
+  app?: Application;
+  /** How the fake server builds the request and misbehaves. */
+  serve?: ServeOptions;
+  /** Puts the validated application somewhere else than straight under the server (middleware cases). */
+  wrap?: (validate: (app: Application) => Application) => Application;
+  /** Runs the exchange some other way; resolves with the errors the driver caught. */
+  drive?: (app: Application) => Promise<unknown[]>;
+}
+
+export const helloApp: Application = (_environ, startResponse) => {
+  startResponse('200 OK', [plain]);
+  return [hello];
+};
+
+/**
+ * Runs `c` with a strict validator (so that SHOULD findings throw too) and checks that the
+ * first violation is the one `c` names, and that it reached the server, which logs it.
+ */
+export async function expectViolation(c: BadCase): Promise<void> {
+  const seen: ValidationError[] = [];
+  const validate = (app: Application) => validator(app, { strict: true, onViolation: (error) => seen.push(error) });
+  const app = c.wrap ? c.wrap(validate) : validate(c.app ?? helloApp);
+  const caught = c.drive ? await c.drive(app) : (await serveOnce(app, c.serve)).caught;
+  const first = seen[0];
+  assert.ok(first, `no violation was found; the server caught: ${caught.map(String).join('; ') || 'nothing'}`);
+  assert.deepEqual({ id: first.requirement, side: first.side }, { id: c.id, side: c.side }, first.message);
+  assert.ok(
+    caught.some((error) => error instanceof ValidationError && error.requirement === c.id),
+    `the violation did not reach the server; it caught: ${caught.map(String).join('; ') || 'nothing'}`,
+  );
+}

@@ -1,0 +1,136 @@
+// The validator (src/validate.ts) on both sides of middleware: validator(mw(validator(app))).
+// Correct middleware passes with no error and no warning; each bad middleware trips the
+// requirement it is named after.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ValidationError, validator } from '../src/validate.js';
+import type { Application, HeaderList, ResponseBody } from '../src/types.js';
+import { badMiddleware, streaming } from './_validate-bad-middleware.js';
+import { decode, encode, expectViolation, hello, helloApp, plain, serveOnce } from './_validate-harness.js';
+
+const bounded = { timeout: 10_000 };
+
+type Middleware = (app: Application) => Application;
+
+interface GoodMiddleware {
+  name: string;
+  middleware: Middleware;
+  app?: Application;
+  status: string;
+  body: string;
+}
+
+const goodMiddleware: GoodMiddleware[] = [
+  {
+    name: 'passes the request and the body through',
+    middleware: (app) => (environ, startResponse) => app(environ, startResponse),
+    status: '200 OK',
+    body: 'ab',
+  },
+  {
+    name: 'transforms each chunk as it comes, and closes the wrapped body',
+    middleware: (app) => (environ, startResponse) => {
+      const body = app(environ, startResponse) as AsyncIterable<Uint8Array> & ResponseBody;
+      return {
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of body) yield encode(decode(chunk).toUpperCase());
+        },
+        close: () => body.close?.(),
+      };
+    },
+    status: '200 OK',
+    body: 'AB',
+  },
+  {
+    name: 'adds a header, on a copy of the list it was given',
+    middleware: (app) => (environ, startResponse) =>
+      app(environ, (status, headers, excInfo) => startResponse(status, [...headers, ['X-Frame-Options', 'DENY']], excInfo)),
+    app: helloApp,
+    status: '200 OK',
+    body: 'Hello, world!\n',
+  },
+  {
+    name: 'mounts the application under /api, moving a segment to SCRIPT_NAME',
+    middleware: (app) => (environ, startResponse) => {
+      environ.SCRIPT_NAME += '/api';
+      environ.PATH_INFO = environ.PATH_INFO.slice(4) || '/';
+      return app(environ, startResponse);
+    },
+    app: (environ, startResponse) => {
+      startResponse('200 OK', [plain]);
+      return [encode(`${environ.SCRIPT_NAME}${environ.PATH_INFO}`)];
+    },
+    status: '200 OK',
+    body: '/api/',
+  },
+  {
+    name: 'turns an error response of the application into its own page (mw.exc-info)',
+    middleware: (app) => (environ, startResponse) => {
+      let failed = false;
+      let head: [string, HeaderList] | undefined;
+      const body = app(environ, (status, headers, excInfo) => {
+        if (excInfo) failed = true;
+        head = [status, headers];
+        return async () => {};
+      }) as Uint8Array[] & ResponseBody;
+      void body.close?.();
+      if (failed) {
+        startResponse('502 Bad Gateway', [plain]);
+        return [encode('upstream failed\n')];
+      }
+      startResponse(head![0], head![1]);
+      return body;
+    },
+    app: (_environ, startResponse) => {
+      startResponse('200 OK', [plain]);
+      startResponse('500 Internal Server Error', [plain], new Error('broken'));
+      return [encode('error')];
+    },
+    status: '502 Bad Gateway',
+    body: 'upstream failed\n',
+  },
+  {
+    name: "passes on what the application wrote with the write() it supplied (mw.write-own)",
+    middleware: (app) => (environ, startResponse) => {
+      let write: ((data: Uint8Array) => Promise<void>) | undefined;
+      return app(environ, (status, headers, excInfo) => {
+        write = startResponse(status, headers, excInfo);
+        return (data) => write!(data);
+      });
+    },
+    app: (_environ, startResponse) => {
+      void startResponse('200 OK', [plain])(hello);
+      return [];
+    },
+    status: '200 OK',
+    body: 'Hello, world!\n',
+  },
+];
+
+describe('middleware between two validators', bounded, () => {
+  for (const c of goodMiddleware) {
+    test(`good: ${c.name}`, async () => {
+      const seen: ValidationError[] = [];
+      const warnings: Error[] = [];
+      const listener = (warning: Error) => void (warning.name === 'TsgiWarning' && warnings.push(warning));
+      process.on('warning', listener);
+      const validate = (app: Application) => validator(app, { onViolation: (error) => seen.push(error) });
+      let outcome;
+      try {
+        outcome = await serveOnce(validate(c.middleware(validate(c.app ?? streaming('a', 'b')))));
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', listener);
+      }
+      assert.deepEqual(seen.map((e) => e.message), []);
+      assert.deepEqual(warnings.map((w) => w.message), []);
+      assert.deepEqual(outcome.caught, []);
+      assert.equal(outcome.status, c.status);
+      assert.equal(decode(outcome.body), c.body);
+    });
+  }
+
+  for (const c of badMiddleware) {
+    test(`bad: ${c.id}: ${c.name}`, () => expectViolation(c));
+  }
+});
