@@ -165,11 +165,14 @@ class NodeExchange implements Transport {
   readonly method: string;
   readonly target: string;
   readonly errors: ErrorStream;
-  readonly signal: AbortSignal;
+  /** The core's view of the exchange: aborted when the client is gone. */
+  readonly signal: { aborted: boolean; reason: unknown } = { aborted: false, reason: undefined };
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #options: NodeTransportOptions;
-  readonly #controller = new AbortController();
+  // Created only when the application reads tsgi.signal: an AbortSignal costs more to
+  // create and collect than the rest of a small request (see env.plain-object).
+  #controller: AbortController | undefined;
   #expectPending: boolean;
   #done = false;
   #writesWithoutYield = 0;
@@ -181,14 +184,11 @@ class NodeExchange implements Transport {
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
     this.errors = errors;
-    this.signal = this.#controller.signal;
     // Node emits checkContinue only for HTTP/1.1 (expect.http10).
     this.#expectPending = req.headers.expect?.toLowerCase() === '100-continue' && req.httpVersion === '1.1';
     res.once('close', () => {
       // disconnect.signal, and never after the whole response was handed over (disconnect.no-false-abort).
-      if (!res.writableFinished && !this.#done) {
-        this.#controller.abort(new Error('the client went away before the response was complete'));
-      }
+      if (!res.writableFinished && !this.#done) this.#abort(new Error('the client went away before the response was complete'));
     });
   }
 
@@ -196,6 +196,7 @@ class NodeExchange implements Transport {
     const req = this.#req;
     const socket = req.socket as Socket & { encrypted?: boolean };
     const options = this.#options;
+    const exchange = this;
     const environ: Environ = {
       ...options.environ,
       REQUEST_METHOD: this.method,
@@ -216,12 +217,34 @@ class NodeExchange implements Transport {
       'tsgi.multiprocess': options.multiprocess ?? false,
       'tsgi.run_once': false,
       'tsgi.input_terminated': true,
-      'tsgi.signal': this.signal,
+      get 'tsgi.signal'(): AbortSignal {
+        return exchange.abortSignal();
+      },
+      set 'tsgi.signal'(signal: AbortSignal) {
+        // An application may replace the key, as any other (app.environ.modify).
+        Object.defineProperty(this, 'tsgi.signal', { value: signal, writable: true, enumerable: true, configurable: true });
+      },
     };
     if (socket.remotePort !== undefined) environ.REMOTE_PORT = String(socket.remotePort);
     addHeaders(environ, req.rawHeaders);
     if (target.authority !== undefined) environ.HTTP_HOST = target.authority; // env.http.host
     return environ;
+  }
+
+  #abort(reason: Error): void {
+    if (this.signal.aborted) return;
+    this.signal.aborted = true;
+    this.signal.reason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** The environ's `tsgi.signal`, created on first use, already aborted if the client is gone. */
+  abortSignal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.signal.aborted) this.#controller.abort(this.signal.reason);
+    }
+    return this.#controller.signal;
   }
 
   /** Sends `100 Continue` on the first read, if the client is waiting for it (expect.continue). */

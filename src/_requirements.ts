@@ -329,7 +329,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#env.plain-object',
-    summary: 'The environ MUST be a plain object, whose prototype is Object.prototype or null, and whose keys defined by this specification are own, enumerable, writable data properties (not getters).',
+    summary: 'The environ MUST be a plain object, whose prototype is Object.prototype or null, and whose keys defined by this specification are own, enumerable, writable data properties, except that tsgi.signal may be an accessor with both a getter (which returns the same signal every time) and a setter (which replaces the key with a data property).',
   },
   'env.cgi.strings': {
     id: 'env.cgi.strings',

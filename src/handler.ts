@@ -21,7 +21,6 @@ import type {
   Environ,
   ErrorStream,
   HeaderList,
-  PlatformAbortSignal,
   ResponseBody,
   StartResponse,
   Write,
@@ -57,8 +56,11 @@ export interface Transport {
   readonly target: string;
   /** The server's own error stream: where the core logs application errors (`error.logged`). */
   readonly errors: ErrorStream;
-  /** Aborted when the response can no longer be delivered; the environ's `tsgi.signal`. */
-  readonly signal: PlatformAbortSignal;
+  /**
+   * Aborted when the response can no longer be delivered. An `AbortSignal` will do; a
+   * transport may pass a lighter object and create the environ's `tsgi.signal` lazily.
+   */
+  readonly signal: AbortState;
   /** Sends the status line and headers. Called at most twice: a second time only to replace a head that failed to go out. */
   sendHead(head: OutgoingHead): void;
   /**
@@ -70,6 +72,12 @@ export interface Transport {
   end(last?: Uint8Array): Promise<void> | void;
   /** Ends the message abnormally, so that the client sees it truncated (`error.after-headers`). */
   abort(reason: unknown): void;
+}
+
+/** The part of an `AbortSignal` the core reads: whether, and why, the exchange was abandoned. */
+export interface AbortState {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
 }
 
 /** How an exchange ended, for access logs and tests. */
@@ -130,6 +138,8 @@ class Exchange {
   #bytes = 0;
   #stop = false;
   #status: number | undefined;
+  // Set when the message was ended along with its last chunk (an array body's).
+  #ended = false;
 
   constructor(app: Application, environ: Environ, transport: Transport) {
     this.#app = app;
@@ -138,11 +148,57 @@ class Exchange {
     this.#isHead = transport.method === 'HEAD';
   }
 
-  async run(): Promise<Outcome> {
+  run(): Promise<Outcome> {
+    let result: ResponseBody | Promise<ResponseBody>;
+    try {
+      result = this.#app.call(undefined, this.#environ, this.#startResponse);
+    } catch (error) {
+      this.#returned = true;
+      return this.#finish(error);
+    }
+    if (Array.isArray(result)) {
+      const outcome = this.#sendArrayAtOnce(result as unknown[]);
+      if (outcome) return Promise.resolve(outcome);
+    }
+    return this.#runAsync(result);
+  }
+
+  /**
+   * The common case without a single await: a synchronous application that returned an
+   * array, with a valid head, no `write()`, no `close()`. The array is in memory already,
+   * so handing all of it to the transport at once costs no extra memory. Returns
+   * undefined, having sent nothing, when any condition fails: the general path then
+   * handles the exchange, errors included.
+   */
+  #sendArrayAtOnce(chunks: unknown[]): Outcome | undefined {
+    const head = this.#head;
+    const t = this.#t;
+    if (!head || this.#usedWrite || t.signal.aborted || typeof (chunks as { close?: unknown }).close === 'function') return undefined;
+    const length = arrayLength(chunks);
+    if (length === undefined || (head.contentLength !== undefined && head.contentLength !== length)) return undefined;
+    this.#returned = true;
+    this.#knownLength = length;
+    this.#sendHead();
+    const bodyless = this.#bodyless(head);
+    let last: Uint8Array | undefined;
+    if (!bodyless) {
+      for (const chunk of chunks as Uint8Array[]) {
+        if (chunk.length === 0) continue;
+        if (last) t.write(last)?.catch(noop);
+        last = chunk;
+      }
+      this.#bytes = length;
+    }
+    const ended = t.end(last);
+    if (ended) ended.catch(noop);
+    this.#ended = true;
+    return { status: head.code, bytes: this.#bytes, completed: true, disconnected: false };
+  }
+
+  async #runAsync(result: ResponseBody | Promise<ResponseBody>): Promise<Outcome> {
     let body: ResponseBody | undefined;
     let error: unknown;
     try {
-      const result = this.#app.call(undefined, this.#environ, this.#startResponse);
       body = isThenable(result) ? await result : result;
       checkBody(body);
       this.#returned = true;
@@ -237,8 +293,6 @@ class Exchange {
     return this.#stop;
   }
 
-  // Set when #send ended the message itself (the last chunk of an array went out with end()).
-  #ended = false;
 
   /** Sends one chunk from the body or write(), sending the head first when it is due. */
   async #send(chunk: Uint8Array, last: boolean): Promise<void> {

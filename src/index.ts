@@ -19,7 +19,7 @@ export type {
   Write,
 } from './types.js';
 export { runExchange } from './handler.js';
-export type { OutgoingHead, Outcome, Transport } from './handler.js';
+export type { AbortState, OutgoingHead, Outcome, Transport } from './handler.js';
 export { demoApp, serve, toNodeListener } from './server.js';
 export type { NodeTransportOptions, ServeOptions, TsgiServer } from './server.js';
 export {

@@ -38,7 +38,7 @@ const TYPES = [
   'StartResponse',
   'Write',
 ];
-const HANDLER = ['Outcome', 'OutgoingHead', 'Transport', 'runExchange'];
+const HANDLER = ['AbortState', 'Outcome', 'OutgoingHead', 'Transport', 'runExchange'];
 const SERVER = ['NodeTransportOptions', 'ServeOptions', 'TsgiServer', 'demoApp', 'serve', 'toNodeListener'];
 const UTIL = [
   'FileWrapper',

@@ -1,0 +1,66 @@
+// A benchmark target, run as its own process so that its memory is measured alone:
+//   node --import tsx bench/_server.ts <raw|tsgi> <hello|stream|upload>
+// It prints its port on the first line of stdout, then serves until killed.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+// The compiled package, as users run it (`npm run bench` builds first).
+import { serve } from '../dist/src/server.js';
+import type { Application } from '../dist/src/types.js';
+
+const [kind = 'tsgi', scenario = 'hello'] = process.argv.slice(2);
+const HELLO = Buffer.from('Hello, world!\n');
+const CHUNK = Buffer.alloc(64 * 1024, 'x');
+export const STREAM_BYTES = 1024 ** 3;
+
+/** The same 1 GiB, 64 KiB at a time, for both servers. */
+async function* gibibyte(): AsyncGenerator<Uint8Array> {
+  for (let sent = 0; sent < STREAM_BYTES; sent += CHUNK.length) yield CHUNK;
+}
+
+const apps: Record<string, Application> = {
+  hello: (_environ, startResponse) => {
+    startResponse('200 OK', [
+      ['Content-Type', 'text/plain'],
+      ['Content-Length', String(HELLO.length)],
+    ]);
+    return [HELLO];
+  },
+  stream: (_environ, startResponse) => {
+    startResponse('200 OK', [['Content-Type', 'application/octet-stream']]);
+    return gibibyte();
+  },
+  upload: async (environ, startResponse) => {
+    let total = 0;
+    for await (const chunk of environ['tsgi.input']) total += chunk.length;
+    startResponse('200 OK', [['Content-Type', 'text/plain']]);
+    return [Buffer.from(`${total}\n`)];
+  },
+};
+
+const listeners: Record<string, http.RequestListener> = {
+  hello: (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(HELLO.length) });
+    res.end(HELLO);
+  },
+  stream: async (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    for await (const chunk of gibibyte()) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+  },
+  upload: async (req, res) => {
+    let total = 0;
+    for await (const chunk of req) total += (chunk as Buffer).length;
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(`${total}\n`);
+  },
+};
+
+if (kind === 'raw') {
+  const server = http.createServer(listeners[scenario]);
+  server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
+} else {
+  const server = await serve(apps[scenario]!, { port: 0, quiet: true });
+  console.log(server.port);
+}

@@ -1,0 +1,129 @@
+// `npm run bench`: tsgi's reference server against raw node:http serving the same bytes,
+// in the same run, on 127.0.0.1. Prints each figure and the ratio to raw node:http.
+//   --quick    shorter runs, for a smoke test of the harness
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const quick = process.argv.includes('--quick');
+const here = import.meta.dirname;
+const tsx = import.meta.resolve('tsx');
+const MiB = 1024 * 1024;
+
+interface Target {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+  /** Peak resident memory of the server process so far, in bytes. */
+  peakRss(): number;
+}
+
+async function start(kind: string, scenario: string): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', tsx, join(here, '_server.ts'), kind, scenario], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`${kind} ${scenario} exited with ${code}`)));
+  });
+  return {
+    child,
+    url: `http://127.0.0.1:${port}/`,
+    peakRss: () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) * 1024,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function requireTool(name: string): void {
+  try {
+    execFileSync('which', [name], { stdio: 'ignore' });
+  } catch {
+    console.error(`bench: ${name} is not installed (Debian: apt-get install ${name})`);
+    process.exit(1);
+  }
+}
+
+/** Requests per second that wrk measures against `url`. */
+function wrk(url: string, seconds: number, connections: number): number {
+  const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url], { encoding: 'utf8' });
+  const match = /Requests\/sec:\s+([\d.]+)/.exec(output);
+  if (!match) throw new Error(`no Requests/sec in wrk output:\n${output}`);
+  return Number(match[1]);
+}
+
+/** Downloads `url` with curl, discarding the body; returns bytes per second. */
+function download(url: string): number {
+  const output = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download} %{speed_download}', url], {
+    encoding: 'utf8',
+  });
+  const [size, speed] = output.split(' ').map(Number);
+  if (size !== 1024 ** 3) throw new Error(`downloaded ${size} bytes, expected 1 GiB`);
+  return speed!;
+}
+
+/** Uploads 1 GiB of zeros with curl (chunked, with Expect: 100-continue). */
+function upload(url: string): void {
+  const output = execFileSync('sh', ['-c', `head -c ${1024 ** 3} /dev/zero | curl -s -T - ${url}`], { encoding: 'utf8' });
+  if (output.trim() !== String(1024 ** 3)) throw new Error(`the server read ${output.trim()} bytes, expected 1 GiB`);
+}
+
+function row(name: string, raw: string, tsgi: string, ratio: string, target: string, ok: boolean): void {
+  console.log(`${name.padEnd(34)} ${raw.padStart(14)} ${tsgi.padStart(14)} ${ratio.padStart(7)}  ${target.padEnd(14)} ${ok ? 'ok' : 'MISSED'}`);
+}
+
+async function hello(): Promise<boolean> {
+  const seconds = quick ? 2 : 8;
+  const rounds = quick ? 1 : 3;
+  const best: Record<string, number> = { raw: 0, tsgi: 0 };
+  // Alternate the two servers so that drift in the machine's speed affects both alike.
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of ['raw', 'tsgi']) {
+      const target = await start(kind, 'hello');
+      wrk(target.url, 1, 10); // warm-up
+      best[kind] = Math.max(best[kind]!, wrk(target.url, seconds, 10));
+      await target.stop();
+    }
+  }
+  const ratio = best.tsgi! / best.raw!;
+  row('hello world, keep-alive, 10 conns', `${best.raw!.toFixed(0)} req/s`, `${best.tsgi!.toFixed(0)} req/s`, ratio.toFixed(2), '>= 0.90', ratio >= 0.9);
+  return ratio >= 0.9;
+}
+
+async function stream(): Promise<boolean> {
+  const speed: Record<string, number> = {};
+  let rss = 0;
+  for (const kind of ['raw', 'tsgi']) {
+    const target = await start(kind, 'stream');
+    speed[kind] = download(target.url);
+    if (kind === 'tsgi') rss = target.peakRss();
+    await target.stop();
+  }
+  const ratio = speed.tsgi! / speed.raw!;
+  const mib = (n: number) => `${(n / MiB).toFixed(0)} MiB/s`;
+  row('1 GiB response, 64 KiB chunks', mib(speed.raw!), mib(speed.tsgi!), ratio.toFixed(2), '>= 0.80', ratio >= 0.8);
+  row('  peak RSS of the tsgi server', '', `${(rss / MiB).toFixed(0)} MiB`, '', '< 150 MiB', rss < 150 * MiB);
+  return ratio >= 0.8 && rss < 150 * MiB;
+}
+
+async function uploadBench(): Promise<boolean> {
+  const target = await start('tsgi', 'upload');
+  const began = Date.now();
+  upload(target.url);
+  const seconds = (Date.now() - began) / 1000;
+  const rss = target.peakRss();
+  await target.stop();
+  row('1 GiB upload via tsgi.input', '', `${(1024 / seconds).toFixed(0)} MiB/s`, '', '', true);
+  row('  peak RSS of the tsgi server', '', `${(rss / MiB).toFixed(0)} MiB`, '', '< 150 MiB', rss < 150 * MiB);
+  return rss < 150 * MiB;
+}
+
+requireTool('wrk');
+requireTool('curl');
+console.log(`node ${process.version}, ${quick ? 'quick' : 'full'} run`);
+row('benchmark', 'node:http', 'tsgi', 'ratio', 'target', true);
+const results = [await hello(), await stream(), await uploadBench()];
+if (results.includes(false)) process.exitCode = 1;
