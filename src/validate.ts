@@ -50,7 +50,8 @@
  * - `startResponse` once, again only with `excInfo` (start.once); `excInfo` is the
  *   caught value (exc.value), with an error status (exc.only-on-error), and the error
  *   `startResponse` throws back is not caught (exc.no-catch); the headers array is left
- *   alone afterwards (header.app-no-mutate);
+ *   alone afterwards (header.app-no-mutate); a response that produces body bytes has
+ *   `Content-Type` (header.content-type);
  * - `write` takes one `Uint8Array` (write.args), only before the application returns
  *   (write.before-return), and its data is not modified afterwards (body.chunk.owned).
  *
@@ -59,12 +60,13 @@
  * not before (exc.replace), and leaves the headers array alone (header.server-no-mutate);
  * `write` returns a Promise (write.promise).
  *
- * The body the application returns: a body, not bytes, a string or nothing (app.return,
- * app.return.not-bytes, write.return-body), iterable (body.iterable), with a `close`
- * that is a function if any (body.close.function); `Uint8Array` chunks (body.chunk.type)
- * left alone once produced (body.chunk.owned); `startResponse` called before the first
- * data or the end (app.start-before-body); no body for 204 or 304 (body.no-content); and
- * exactly `Content-Length` bytes from body and `write` together (framing.content-length.match).
+ * The application is a function (app.callable). The body it returns: a body, not bytes,
+ * a string or nothing (app.return, app.return.not-bytes, write.return-body), iterable
+ * (body.iterable), with a `close` that is a function if any (body.close.function);
+ * `Uint8Array` chunks (body.chunk.type) left alone once produced (body.chunk.owned);
+ * `startResponse` called before the first data or the end (app.start-before-body); no
+ * body for 204 or 304 (body.no-content); and exactly `Content-Length` bytes from body
+ * and `write` together (framing.content-length.match).
  *
  * How the server consumes the body: the right iteration method, once
  * (body.iterate.protocol); one `next()` at a time (body.iterate.one-at-a-time); none
@@ -88,7 +90,8 @@
  * errors.write-lines) and `flush()` returns a Promise (errors.flush).
  *
  * The file wrapper: the file has `read` (file.readable), the wrapper reads nothing before
- * the application returned (file.lazy), and its body closes the file (file.close).
+ * the application returned (file.lazy), its body yields what successive reads gave
+ * (file.iterate) and closes the file (file.close).
  *
  * Middleware between two validators: it does not iterate the wrapped body before it
  * returns its own (mw.return-promptly), yields a chunk for each chunk it takes
