@@ -35,50 +35,108 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  * read. `read(0)`, `readLine(0)` and calls with invalid arguments read nothing and do not
  * count as the first read.
  */
-export function createInputStream(source: Source, options: InputStreamOptions = {}): InputStream {
+export function createInputStream(source: Source, options?: InputStreamOptions): InputStream {
   if (!isIterable(source)) {
     throw new TypeError('createInputStream: source must be an iterable or async iterable of Uint8Array chunks');
   }
-  let onFirstRead = options.onFirstRead;
-  let iterator: SourceIterator | undefined;
+  return new Input(source, options?.onFirstRead);
+}
+
+/**
+ * The stream's state lives in private fields and its logic in methods on the prototype,
+ * so that a request whose body is never read costs one small object, not a set of
+ * closures (the server creates one per request).
+ */
+class Input implements InputStream {
+  readonly #source: Source;
+  #onFirstRead: (() => void) | undefined;
+  #iterator: SourceIterator | undefined;
   // Unread bytes: chunks[head..] in order. A head index instead of shift() keeps a long
   // run of small chunks O(n); consumed slots are dropped when the queue empties or grows.
-  const chunks: Uint8Array[] = [];
-  let head = 0;
-  let buffered = 0;
-  let ended = false;
-  let failure: { error: unknown } | undefined;
-  let tail: Promise<unknown> = Promise.resolve();
+  readonly #chunks: Uint8Array[] = [];
+  #head = 0;
+  #buffered = 0;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  #tail: Promise<unknown> | undefined;
 
-  function firstRead(): void {
-    if (onFirstRead === undefined) return;
-    const hook = onFirstRead;
-    onFirstRead = undefined;
+  constructor(source: Source, onFirstRead: (() => void) | undefined) {
+    this.#source = source;
+    this.#onFirstRead = onFirstRead;
+  }
+
+  read(size?: number): Promise<Uint8Array> {
+    return this.#schedule('read', 'size', size, true, (n) =>
+      n < 0 ? this.#readAll() : n === 0 ? new Uint8Array(0) : this.#readSome(n),
+    );
+  }
+
+  readLine(size?: number): Promise<Uint8Array> {
+    return this.#schedule('readLine', 'size', size, true, (n) =>
+      n === 0 ? new Uint8Array(0) : this.#readLine(n < 0 ? Infinity : n),
+    );
+  }
+
+  readLines(hint?: number): Promise<Uint8Array[]> {
+    return this.#schedule('readLines', 'hint', hint, false, (n) => this.#readLines(n));
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    let finished = false;
+    const chunkIterator: AsyncIterableIterator<Uint8Array> = {
+      next: (): Promise<IteratorResult<Uint8Array>> => {
+        this.#firstRead();
+        return this.#enqueue(async () => {
+          if (finished) return DONE;
+          if (this.#failure) throw this.#failure.error;
+          const chunk = await this.#nextChunk();
+          if (chunk) return { done: false, value: chunk };
+          finished = true;
+          return DONE;
+        });
+      },
+      // Leaving a loop early ends this iterator only: the stream stays readable, and
+      // the server still needs the source to drain the rest of the body.
+      return(): Promise<IteratorResult<Uint8Array>> {
+        finished = true;
+        return Promise.resolve(DONE);
+      },
+      [Symbol.asyncIterator]() {
+        return chunkIterator;
+      },
+    };
+    return chunkIterator;
+  }
+
+  #firstRead(): void {
+    if (this.#onFirstRead === undefined) return;
+    const hook = this.#onFirstRead;
+    this.#onFirstRead = undefined;
     try {
       hook();
     } catch (error) {
       // The server could not let the body come; the reads must not wait for it.
-      failure ??= { error };
+      this.#failure ??= { error };
     }
   }
 
-  function enqueue<T>(op: () => T | Promise<T>): Promise<T> {
-    const result = tail.then(op);
-    tail = result.then(noop, noop);
+  #enqueue<T>(op: () => T | Promise<T>): Promise<T> {
+    const result = (this.#tail ?? Promise.resolve()).then(op);
+    this.#tail = result.then(noop, noop);
     return result;
   }
 
   /** The next non-empty chunk of the source, or `undefined` at its end. */
-  async function pull(): Promise<Uint8Array | undefined> {
-    if (failure) throw failure.error;
-    if (ended) return undefined;
+  async #pull(): Promise<Uint8Array | undefined> {
+    if (this.#failure) throw this.#failure.error;
+    if (this.#ended) return undefined;
     try {
-      iterator ??= open(source);
+      const iterator = (this.#iterator ??= open(this.#source));
       for (;;) {
         const step = await iterator.next();
         if (step.done) {
-          ended = true;
-          iterator = undefined;
+          this.#ended = true;
+          this.#iterator = undefined;
           return undefined;
         }
         const chunk = step.value;
@@ -90,102 +148,105 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
         if (chunk.length > 0) return asPlain(chunk);
       }
     } catch (error) {
-      failure ??= { error };
-      throw failure.error;
+      this.#failure ??= { error };
+      throw this.#failure.error;
     }
   }
 
-  function push(chunk: Uint8Array): void {
-    chunks.push(chunk);
-    buffered += chunk.length;
+  #push(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
   }
 
-  function compact(): void {
-    if (head === chunks.length) {
-      chunks.length = 0;
-      head = 0;
-    } else if (head >= 64) {
-      chunks.splice(0, head);
-      head = 0;
+  #compact(): void {
+    if (this.#head === this.#chunks.length) {
+      this.#chunks.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 64) {
+      this.#chunks.splice(0, this.#head);
+      this.#head = 0;
     }
   }
 
   /** Removes and returns the first `n` buffered bytes; `0 < n <= buffered`. */
-  function take(n: number): Uint8Array {
-    const first = chunks[head]!;
-    buffered -= n;
+  #take(n: number): Uint8Array {
+    const chunks = this.#chunks;
+    const first = chunks[this.#head]!;
+    this.#buffered -= n;
     if (first.length >= n) {
       if (first.length === n) {
-        head++;
-        compact();
+        this.#head++;
+        this.#compact();
         return first;
       }
-      chunks[head] = first.subarray(n);
+      chunks[this.#head] = first.subarray(n);
       return first.subarray(0, n);
     }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const chunk = chunks[head]!;
+      const chunk = chunks[this.#head]!;
       const count = Math.min(chunk.length, n - filled);
       if (count === chunk.length) {
         out.set(chunk, filled);
-        head++;
+        this.#head++;
       } else {
         out.set(chunk.subarray(0, count), filled);
-        chunks[head] = chunk.subarray(count);
+        chunks[this.#head] = chunk.subarray(count);
       }
       filled += count;
     }
-    compact();
+    this.#compact();
     return out;
   }
 
-  async function readAll(): Promise<Uint8Array> {
-    const parts = head === 0 ? chunks.slice() : chunks.slice(head);
-    let total = buffered;
+  async #readAll(): Promise<Uint8Array> {
+    const chunks = this.#chunks;
+    const parts = this.#head === 0 ? chunks.slice() : chunks.slice(this.#head);
+    let total = this.#buffered;
     chunks.length = 0;
-    head = 0;
-    buffered = 0;
-    for (let chunk = await pull(); chunk; chunk = await pull()) {
+    this.#head = 0;
+    this.#buffered = 0;
+    for (let chunk = await this.#pull(); chunk; chunk = await this.#pull()) {
       parts.push(chunk);
       total += chunk.length;
     }
     return parts.length === 1 ? parts[0]! : concat(parts, total);
   }
 
-  async function readSome(size: number): Promise<Uint8Array> {
-    while (buffered < size) {
-      const chunk = await pull();
+  async #readSome(size: number): Promise<Uint8Array> {
+    while (this.#buffered < size) {
+      const chunk = await this.#pull();
       if (!chunk) break;
-      push(chunk);
+      this.#push(chunk);
     }
-    return buffered === 0 ? new Uint8Array(0) : take(Math.min(size, buffered));
+    return this.#buffered === 0 ? new Uint8Array(0) : this.#take(Math.min(size, this.#buffered));
   }
 
-  async function readLine(limit: number): Promise<Uint8Array> {
+  async #readLine(limit: number): Promise<Uint8Array> {
     // Each chunk is searched once, however many pulls the line takes.
-    let index = head;
+    const chunks = this.#chunks;
+    let index = this.#head;
     let before = 0;
     for (;;) {
       for (; index < chunks.length; index++) {
         const chunk = chunks[index]!;
         const at = chunk.indexOf(LF);
-        if (at >= 0) return take(Math.min(before + at + 1, limit));
+        if (at >= 0) return this.#take(Math.min(before + at + 1, limit));
         before += chunk.length;
       }
-      if (buffered >= limit) return take(limit);
-      const chunk = await pull();
-      if (!chunk) return buffered === 0 ? new Uint8Array(0) : take(buffered);
-      push(chunk);
+      if (this.#buffered >= limit) return this.#take(limit);
+      const chunk = await this.#pull();
+      if (!chunk) return this.#buffered === 0 ? new Uint8Array(0) : this.#take(this.#buffered);
+      this.#push(chunk);
     }
   }
 
-  async function readLines(hint: number): Promise<Uint8Array[]> {
+  async #readLines(hint: number): Promise<Uint8Array[]> {
     const lines: Uint8Array[] = [];
     let total = 0;
     for (;;) {
-      const line = await readLine(Infinity);
+      const line = await this.#readLine(Infinity);
       if (line.length === 0) return lines;
       lines.push(line);
       total += line.length;
@@ -193,12 +254,12 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
     }
   }
 
-  async function nextChunk(): Promise<Uint8Array | undefined> {
-    if (buffered === 0) return pull();
-    const chunk = chunks[head]!;
-    head++;
-    buffered -= chunk.length;
-    compact();
+  async #nextChunk(): Promise<Uint8Array | undefined> {
+    if (this.#buffered === 0) return this.#pull();
+    const chunk = this.#chunks[this.#head]!;
+    this.#head++;
+    this.#buffered -= chunk.length;
+    this.#compact();
     return chunk;
   }
 
@@ -207,7 +268,7 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
    * `zeroReadsNothing`: `read(0)` and `readLine(0)` need no body, so they do not count as
    * the first read (no `100 Continue` for them); `readLines(0)` reads everything.
    */
-  function schedule<T>(
+  #schedule<T>(
     method: string,
     name: string,
     value: number | undefined,
@@ -215,51 +276,13 @@ export function createInputStream(source: Source, options: InputStreamOptions = 
     op: (n: number) => Promise<T> | T,
   ): Promise<T> {
     const invalid = value !== undefined && !Number.isSafeInteger(value);
-    if (!invalid && !(zeroReadsNothing && value === 0)) firstRead();
-    return enqueue(() => {
+    if (!invalid && !(zeroReadsNothing && value === 0)) this.#firstRead();
+    return this.#enqueue(() => {
       if (invalid) throw argumentError(method, name, value);
-      if (failure) throw failure.error;
+      if (this.#failure) throw this.#failure.error;
       return op(value ?? -1);
     });
   }
-
-  return {
-    read(size?: number): Promise<Uint8Array> {
-      return schedule('read', 'size', size, true, (n) => (n < 0 ? readAll() : n === 0 ? new Uint8Array(0) : readSome(n)));
-    },
-    readLine(size?: number): Promise<Uint8Array> {
-      return schedule('readLine', 'size', size, true, (n) => (n === 0 ? new Uint8Array(0) : readLine(n < 0 ? Infinity : n)));
-    },
-    readLines(hint?: number): Promise<Uint8Array[]> {
-      return schedule('readLines', 'hint', hint, false, readLines);
-    },
-    [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
-      let finished = false;
-      const chunkIterator: AsyncIterableIterator<Uint8Array> = {
-        next(): Promise<IteratorResult<Uint8Array>> {
-          firstRead();
-          return enqueue(async () => {
-            if (finished) return DONE;
-            if (failure) throw failure.error;
-            const chunk = await nextChunk();
-            if (chunk) return { done: false, value: chunk };
-            finished = true;
-            return DONE;
-          });
-        },
-        // Leaving a loop early ends this iterator only: the stream stays readable, and
-        // the server still needs the source to drain the rest of the body.
-        return(): Promise<IteratorResult<Uint8Array>> {
-          finished = true;
-          return Promise.resolve(DONE);
-        },
-        [Symbol.asyncIterator]() {
-          return chunkIterator;
-        },
-      };
-      return chunkIterator;
-    },
-  };
 }
 
 function isIterable(value: unknown): value is Source {

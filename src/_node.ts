@@ -196,9 +196,7 @@ class NodeExchange implements Transport {
     const req = this.#req;
     const socket = req.socket as Socket & { encrypted?: boolean };
     const options = this.#options;
-    const exchange = this;
-    const environ: Environ = {
-      ...options.environ,
+    const environ = {
       REQUEST_METHOD: this.method,
       SCRIPT_NAME: scriptName,
       PATH_INFO: path.slice(scriptName.length),
@@ -217,17 +215,15 @@ class NodeExchange implements Transport {
       'tsgi.multiprocess': options.multiprocess ?? false,
       'tsgi.run_once': false,
       'tsgi.input_terminated': true,
-      get 'tsgi.signal'(): AbortSignal {
-        return exchange.abortSignal();
-      },
-      set 'tsgi.signal'(signal: AbortSignal) {
-        // An application may replace the key, as any other (app.environ.modify).
-        Object.defineProperty(this, 'tsgi.signal', { value: signal, writable: true, enumerable: true, configurable: true });
-      },
-    };
+    } satisfies Omit<Environ, 'tsgi.signal'> as unknown as Environ;
+    // An accessor written in the literal would put every environ in V8's slow dictionary
+    // mode; one shared descriptor keeps it a fast object.
+    (environ as unknown as Record<symbol, NodeExchange>)[EXCHANGE] = this;
+    Object.defineProperty(environ, 'tsgi.signal', SIGNAL_ACCESSOR);
     if (socket.remotePort !== undefined) environ.REMOTE_PORT = String(socket.remotePort);
     addHeaders(environ, req.rawHeaders);
     if (target.authority !== undefined) environ.HTTP_HOST = target.authority; // env.http.host
+    if (options.environ) Object.assign(environ, options.environ);
     return environ;
   }
 
@@ -337,6 +333,22 @@ class NodeExchange implements Transport {
   }
 }
 
+/** Where the environ keeps its exchange, for the shared `tsgi.signal` accessor. */
+const EXCHANGE = Symbol('tsgi.exchange');
+
+/** `tsgi.signal`, created on first read (env.plain-object allows the accessor). */
+const SIGNAL_ACCESSOR: PropertyDescriptor = {
+  get(this: Record<symbol, NodeExchange>): AbortSignal {
+    return (this[EXCHANGE] as NodeExchange).abortSignal();
+  },
+  set(this: object, signal: unknown) {
+    // An application may replace the key, as any other (app.environ.modify).
+    Object.defineProperty(this, 'tsgi.signal', { value: signal, writable: true, enumerable: true, configurable: true });
+  },
+  enumerable: true,
+  configurable: true,
+};
+
 function serverName(localAddress: string | undefined): string {
   const address = plainAddress(localAddress) || 'localhost';
   return address.includes(':') ? `[${address}]` : address;
@@ -351,21 +363,32 @@ function addHeaders(environ: Environ, raw: readonly string[]): void {
   let chunked = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (!HEADER_NAME.test(name)) continue;
+    const key = environKey(name);
+    if (key === undefined) continue;
     const value = trimField(raw[i + 1] as string);
-    const lower = name.toLowerCase();
-    let key: string;
-    if (lower === 'content-type') key = 'CONTENT_TYPE';
-    else if (lower === 'content-length') key = 'CONTENT_LENGTH';
-    else {
-      if (lower === 'transfer-encoding') chunked = true;
-      key = `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
-    }
+    if (key === 'HTTP_TRANSFER_ENCODING') chunked = true;
     const earlier = keys[key];
     if (earlier === undefined) keys[key] = value;
-    else if (key !== 'CONTENT_LENGTH') keys[key] = `${earlier}${lower === 'cookie' ? '; ' : ', '}${value}`;
+    else if (key !== 'CONTENT_LENGTH') keys[key] = `${earlier}${key === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
   }
   if (chunked) delete keys.CONTENT_LENGTH; // env.content-length: no length when a coding applies
+}
+
+// Header names repeat from request to request; building their keys does not need to.
+const KEYS = new Map<string, string | undefined>();
+const MAX_CACHED_KEYS = 1000;
+
+/** The environ key of a request header, or undefined for a name that is dropped. */
+function environKey(name: string): string | undefined {
+  let key = KEYS.get(name);
+  if (key !== undefined || KEYS.has(name)) return key;
+  if (HEADER_NAME.test(name)) {
+    const upper = name.toUpperCase().replaceAll('-', '_');
+    key = upper === 'CONTENT_TYPE' || upper === 'CONTENT_LENGTH' ? upper : `HTTP_${upper}`;
+  }
+  // Bounded, so a client sending endless distinct names cannot grow it.
+  if (KEYS.size < MAX_CACHED_KEYS) KEYS.set(name, key);
+  return key;
 }
 
 function trimField(value: string): string {
