@@ -165,7 +165,7 @@ class Exchange {
 
   /**
    * The common case without a single await: a synchronous application that returned an
-   * array, with a valid head, no `write()`, no `close()`. The array is in memory already,
+   * array, with a valid head, no `write()`, no `close` property. The array is in memory already,
    * so handing all of it to the transport at once costs no extra memory. Returns
    * undefined, having sent nothing, when any condition fails: the general path then
    * handles the exchange, errors included.
@@ -173,7 +173,7 @@ class Exchange {
   #sendArrayAtOnce(chunks: unknown[]): Outcome | undefined {
     const head = this.#head;
     const t = this.#t;
-    if (!head || this.#usedWrite || t.signal.aborted || typeof (chunks as { close?: unknown }).close === 'function') return undefined;
+    if (!head || this.#usedWrite || t.signal.aborted || (chunks as { close?: unknown }).close !== undefined) return undefined;
     const length = arrayLength(chunks);
     if (length === undefined || (head.contentLength !== undefined && head.contentLength !== length)) return undefined;
     this.#returned = true;

@@ -71,10 +71,14 @@ export interface TsgiServer {
 export async function serve(app: Application, options: ServeOptions = {}): Promise<TsgiServer> {
   const hostname = options.hostname ?? '127.0.0.1';
   const handler = createNodeHandler(app, options);
+  const headersTimeout = options.headersTimeout ?? 60_000;
   const serverOptions: http.ServerOptions = {
     keepAliveTimeout: options.keepAliveTimeout ?? 5000,
-    headersTimeout: options.headersTimeout ?? 60_000,
+    headersTimeout,
     requestTimeout: options.requestTimeout ?? 300_000,
+    // Node checks these timeouts only this often (30 s by default): keep the check
+    // frequent enough for a short timeout to mean what it says.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
     maxHeaderSize: options.maxHeaderSize ?? 16_384,
     requireHostHeader: true,
   };

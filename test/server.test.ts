@@ -773,6 +773,34 @@ describe('serve()', () => {
     });
   });
 
+  test('a client that sends its head too slowly is cut off (headersTimeout)', async () => {
+    await withServer(
+      echoEnviron,
+      async ({ port }) => {
+        const client = await WireClient.open(port);
+        client.send('GET / HTTP/1.1\r\nHost: a\r\n');
+        const started = Date.now();
+        assert.ok(await client.waitClosed(3000), 'the slow connection is still open');
+        assert.ok(Date.now() - started >= 250, 'closed before the timeout');
+        assert.match(client.pending.toString('latin1'), /^(HTTP\/1\.1 408|$)/);
+      },
+      { headersTimeout: 300, requestTimeout: 300 },
+    );
+  });
+
+  test('an idle keep-alive connection is closed (keepAliveTimeout)', async () => {
+    await withServer(
+      echoEnviron,
+      async ({ port }) => {
+        const client = await WireClient.open(port);
+        client.send('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+        await client.readResponse();
+        assert.ok(await client.waitClosed(3000), 'the idle connection is still open');
+      },
+      { keepAliveTimeout: 200 },
+    );
+  });
+
   test('close() lets a running request finish', async () => {
     let finished = false;
     const server = await serve(
