@@ -106,9 +106,12 @@ export async function fetchApp(app: Application, input: string | URL | Request, 
     }
     if (validate !== false) checked = validatedApp(app);
     rethrow = rethrowing !== false;
-    if (input instanceof Request) request = new Request(input, requestInit);
-    else if (requestInit.body === undefined || requestInit.body === null) request = plainRequest((url = resolve(input)), requestInit);
-    else request = withLength(new Request(resolve(input), requestInit), requestInit.body);
+    const body = requestInit.body;
+    if (body === undefined || body === null) {
+      request = input instanceof Request ? new Request(input, requestInit) : plainRequest((url = resolve(input)), requestInit);
+    } else {
+      request = withLength(new Request(input instanceof Request ? input : resolve(input), requestInit), body);
+    }
   }
   if (!rethrow) return startExchange(checked, request, settings, undefined, settings.errors, url).response;
   const log = new HeldLog(settings.errors);
