@@ -75,7 +75,7 @@ export function wrapBody(ex: Exchange, body: ResponseBody): ResponseBody {
   const close = makeClose(ex, s, body, token);
   const wrapped = Array.isArray(body) ? wrapArray(ex, s, body, close) : wrapIterable(ex, s, body, close);
   ex.bodyReturned = true;
-  unclosed.register(wrapped, token, token);
+  if (ex.thorough) unclosed.register(wrapped, token, token);
   return wrapped;
 }
 
@@ -364,8 +364,9 @@ function afterClose(ex: Exchange, s: BodyState): void {
       ex.fail('mw.close-inner', SERVER, "closing middleware's body must close the body it wraps", said(`the body of ${inner.where} left open`), "call the wrapped body's close() from yours");
     }
   }
-  const signal = ex.signal;
-  if (signal.aborted && !(signal.reason instanceof Error)) {
+  // Only a signal the validator has seen: reading it now would create a lazy one for nothing.
+  const signal = ex.signalRead ? ex.signal : undefined;
+  if (signal?.aborted && !(signal.reason instanceof Error)) {
     ex.warn('disconnect.reason', SERVER, "tsgi.signal's reason should be an Error that says what happened", signal.reason);
   }
 }

@@ -10,16 +10,17 @@ import { describe, said, type MustId, type Reporter } from './_validate-report.j
 
 const SERVER = 'server';
 
-/** The CGI keys every environ has, and the requirement that says so. */
-const REQUIRED_CGI: ReadonlyArray<readonly [string, MustId]> = [
-  ['REQUEST_METHOD', 'env.request-method'],
-  ['SCRIPT_NAME', 'env.script-name'],
-  ['PATH_INFO', 'env.path-info'],
-  ['QUERY_STRING', 'env.query-string'],
-  ['SERVER_NAME', 'env.server-name'],
-  ['SERVER_PORT', 'env.server-port'],
-  ['SERVER_PROTOCOL', 'env.server-protocol'],
-  ['REMOTE_ADDR', 'env.remote-addr'],
+/** The CGI keys every environ has, and the requirements that say so. */
+const REQUIRED_CGI = ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'REMOTE_ADDR'];
+const REQUIRED_CGI_IDS: readonly MustId[] = [
+  'env.request-method',
+  'env.script-name',
+  'env.path-info',
+  'env.query-string',
+  'env.server-name',
+  'env.server-port',
+  'env.server-protocol',
+  'env.remote-addr',
 ];
 
 /** The `tsgi.*` keys every environ has (`env.tsgi.required`). */
@@ -33,10 +34,27 @@ const REQUIRED_TSGI = [
   'tsgi.run_once',
   'tsgi.input_terminated',
   'tsgi.signal',
-] as const;
+];
 
 /** Every `tsgi.*` key the spec defines; a server adds no other (`ext.reserved`). */
 const TSGI_KEYS: ReadonlySet<string> = new Set([...REQUIRED_TSGI, 'tsgi.file_wrapper']);
+
+/** CGI names a server commonly sets: known good, so the name check can skip its pattern. */
+const KNOWN_CGI: ReadonlySet<string> = new Set([
+  ...REQUIRED_CGI,
+  'REQUEST_URI',
+  'CONTENT_TYPE',
+  'CONTENT_LENGTH',
+  'REMOTE_PORT',
+  'REMOTE_HOST',
+  'REMOTE_USER',
+  'REMOTE_IDENT',
+  'AUTH_TYPE',
+  'PATH_TRANSLATED',
+  'SERVER_SOFTWARE',
+  'GATEWAY_INTERFACE',
+  'HTTPS',
+]);
 
 /** Optional CGI variables that a server fills with `''` when it means "absent" (`env.cgi.absent`). */
 const PLACEHOLDER_PRONE = ['REMOTE_USER', 'AUTH_TYPE', 'REMOTE_HOST', 'REMOTE_IDENT', 'PATH_TRANSLATED', 'HTTPS', 'SERVER_SOFTWARE', 'GATEWAY_INTERFACE'];
@@ -55,8 +73,17 @@ const ERRORS_METHODS = ['write', 'writeLines', 'flush'] as const;
 
 const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
 
-/** Checks the environ; throws a `ValidationError` (side `server`) for the first MUST it breaks. */
-export function checkEnviron(r: Reporter, environ: unknown): void {
+/** The last `REMOTE_ADDR` found valid: clients repeat, and `isIP()` is not free. */
+let knownAddress = '';
+
+/**
+ * Checks the environ; throws a `ValidationError` (side `server`) for the first MUST it
+ * breaks. Written for the hot path: presence by property reads (the prototype is checked
+ * first, so nothing is inherited), patterns only where a cheaper test cannot decide.
+ * `thorough` adds the property-descriptor checks (see `Reporter.thorough()`). Returns the
+ * property descriptor of `tsgi.signal`, for the exchange to read it when it needs it.
+ */
+export function checkEnviron(r: Reporter, environ: unknown, thorough: boolean): PropertyDescriptor {
   if (typeof environ !== 'object' || environ === null || Array.isArray(environ)) {
     r.fail('env.plain-object', SERVER, 'the environ must be a plain object', environ);
   }
@@ -65,29 +92,42 @@ export function checkEnviron(r: Reporter, environ: unknown): void {
     r.fail('env.plain-object', SERVER, "the environ's prototype must be Object.prototype or null", said(`an object whose prototype is ${proto?.constructor?.name ?? 'another object'}`));
   }
   const env = environ as Record<string, unknown>;
-  for (const [key, id] of REQUIRED_CGI) {
-    if (!hasOwn(env, key)) r.fail(id, SERVER, `${key} must be present`, said('an environ without it'));
+  for (let i = 0; i < REQUIRED_CGI.length; i++) {
+    const key = REQUIRED_CGI[i] as string;
+    if (env[key] === undefined) r.fail(REQUIRED_CGI_IDS[i] as MustId, SERVER, `${key} must be present`, said('an environ without it'));
   }
-  for (const key of REQUIRED_TSGI) {
-    if (!hasOwn(env, key)) r.fail('env.tsgi.required', SERVER, `${key} must be present`, said('an environ without it'));
+  for (let i = 0; i < REQUIRED_TSGI.length; i++) {
+    const key = REQUIRED_TSGI[i] as string;
+    // `in`, not a read: a server may create tsgi.signal on first read (env.plain-object).
+    if (!(key in env)) r.fail('env.tsgi.required', SERVER, `${key} must be present`, said('an environ without it'));
   }
-  for (const [key] of REQUIRED_CGI) dataProperty(r, env, key);
-  for (const key of TSGI_KEYS) if (hasOwn(env, key)) dataProperty(r, env, key);
-  for (const key of Object.keys(env)) checkKey(r, key, env[key]);
+  // Getters come from how a server is written, not from the request: check a sample.
+  if (thorough) {
+    for (const key of REQUIRED_CGI) dataProperty(r, env, key);
+    for (const key of TSGI_KEYS) if (hasOwn(env, key)) dataProperty(r, env, key);
+  }
+  const keys = Object.keys(env);
+  for (let i = 0; i < keys.length; i++) checkKey(r, keys[i] as string, env);
   checkCgi(r, env);
-  checkTsgi(r, env);
+  return checkTsgi(r, env);
 }
 
-/** `env.plain-object`: a key the spec defines is an own, enumerable, writable data property. */
+/**
+ * `env.plain-object`: a key the spec defines is an own, enumerable, writable data
+ * property; `tsgi.signal` may instead be an accessor with both a getter and a setter.
+ */
 function dataProperty(r: Reporter, env: Record<string, unknown>, key: string): void {
   const d = Object.getOwnPropertyDescriptor(env, key);
-  if (d && (d.get || d.set || !d.enumerable || !d.writable)) {
-    r.fail('env.plain-object', SERVER, `${key} must be an enumerable, writable data property`, said(d.get || d.set ? 'an accessor' : 'a read-only or hidden property'));
+  if (!d) return;
+  const accessor = d.get !== undefined || d.set !== undefined;
+  if (accessor && key === 'tsgi.signal' && typeof d.get === 'function' && typeof d.set === 'function' && d.enumerable) return;
+  if (accessor || !d.enumerable || !d.writable) {
+    r.fail('env.plain-object', SERVER, `${key} must be an enumerable, writable data property${key === 'tsgi.signal' ? ', or an accessor with a getter and a setter' : ''}`, said(accessor ? 'an accessor' : 'a read-only or hidden property'));
   }
 }
 
 /** The checks that apply to every key by its kind: CGI variable, `HTTP_*`, `tsgi.*`, extension. */
-function checkKey(r: Reporter, key: string, value: unknown): void {
+function checkKey(r: Reporter, key: string, env: Record<string, unknown>): void {
   if (key.includes('.')) {
     if (key.startsWith('tsgi.')) {
       if (!TSGI_KEYS.has(key)) r.fail('ext.reserved', SERVER, 'only the spec defines tsgi.* keys', key, 'give the extension a prefix of its own, such as "myserver."');
@@ -105,9 +145,10 @@ function checkKey(r: Reporter, key: string, value: unknown): void {
       if (/[a-z-]/.test(key)) r.fail('env.http', SERVER, "an HTTP_ key is the header name upper-cased, with '-' replaced by '_'", key);
       r.fail('env.http.name-charset', SERVER, 'a header whose name has characters other than letters, digits and "-" must be left out', key);
     }
-  } else if (!CGI_NAME.test(key)) {
+  } else if (!KNOWN_CGI.has(key) && !CGI_NAME.test(key)) {
     r.fail('ext.dotted', SERVER, 'a key that is not a CGI variable must contain a dot', key, 'name it with a prefix, such as "myserver.name"');
   }
+  const value = env[key];
   if (typeof value !== 'string') r.fail('env.cgi.strings', SERVER, `${key} is a CGI variable, so its value must be a string`, value);
   if (NOT_BYTES.test(value)) r.fail('str.environ', SERVER, `${key} must be a byte string (code units up to U+00FF)`, value, 'map each octet to one code unit (latin-1)');
   if (key.startsWith('HTTP_')) {
@@ -135,9 +176,9 @@ function checkCgi(r: Reporter, env: Record<string, unknown>): void {
     r.fail('env.path.split', SERVER, 'SCRIPT_NAME followed by PATH_INFO must be the decoded path of the request target', said(`SCRIPT_NAME ${describe(script)} and PATH_INFO ${describe(path)}`));
   }
   if (script.endsWith('/') && path !== '') r.warn('env.script-name.trailing-slash', SERVER, "SCRIPT_NAME should not end with '/' unless PATH_INFO is empty", script);
-  if (hasOwn(env, 'CONTENT_LENGTH')) {
+  if (env.CONTENT_LENGTH !== undefined) {
     if (!DIGITS.test(env.CONTENT_LENGTH as string)) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be decimal digits', env.CONTENT_LENGTH, 'leave it out when the request has no Content-Length');
-    if (hasOwn(env, 'HTTP_TRANSFER_ENCODING')) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be absent when the request has Transfer-Encoding', env.CONTENT_LENGTH);
+    if (env.HTTP_TRANSFER_ENCODING !== undefined) r.fail('env.content-length', SERVER, 'CONTENT_LENGTH must be absent when the request has Transfer-Encoding', env.CONTENT_LENGTH);
   }
   const name = env.SERVER_NAME as string;
   if (name === '') r.fail('env.server-name', SERVER, 'SERVER_NAME must not be empty', name);
@@ -145,20 +186,23 @@ function checkCgi(r: Reporter, env: Record<string, unknown>): void {
   if (!DIGITS.test(env.SERVER_PORT as string)) r.fail('env.server-port', SERVER, 'SERVER_PORT must be decimal digits', env.SERVER_PORT);
   if (!PROTOCOL.test(env.SERVER_PROTOCOL as string)) r.fail('env.server-protocol', SERVER, 'SERVER_PROTOCOL must be HTTP/1.x, HTTP/2 or HTTP/3', env.SERVER_PROTOCOL);
   const addr = env.REMOTE_ADDR as string;
-  if (isIP(addr) === 0) r.fail('env.remote-addr', SERVER, 'REMOTE_ADDR must be an IPv4 or IPv6 address, without brackets', addr);
-  if (MAPPED_IPV4.test(addr)) r.fail('env.remote-addr', SERVER, 'an IPv4-mapped REMOTE_ADDR must be given in its IPv4 form', addr, `use ${addr.slice(7)}`);
-  if (hasOwn(env, 'REMOTE_PORT') && !DIGITS.test(env.REMOTE_PORT as string)) r.warn('env.remote-port', SERVER, 'REMOTE_PORT should be decimal digits', env.REMOTE_PORT);
-  if (!hasOwn(env, 'REQUEST_URI')) r.warn('env.request-uri', SERVER, 'REQUEST_URI should hold the request target as received', said('an environ without it'));
+  if (addr !== knownAddress) {
+    if (isIP(addr) === 0) r.fail('env.remote-addr', SERVER, 'REMOTE_ADDR must be an IPv4 or IPv6 address, without brackets', addr);
+    if (MAPPED_IPV4.test(addr)) r.fail('env.remote-addr', SERVER, 'an IPv4-mapped REMOTE_ADDR must be given in its IPv4 form', addr, `use ${addr.slice(7)}`);
+    knownAddress = addr;
+  }
+  if (env.REMOTE_PORT !== undefined && !DIGITS.test(env.REMOTE_PORT as string)) r.warn('env.remote-port', SERVER, 'REMOTE_PORT should be decimal digits', env.REMOTE_PORT);
+  if (env.REQUEST_URI === undefined) r.warn('env.request-uri', SERVER, 'REQUEST_URI should hold the request target as received', said('an environ without it'));
   for (const key of PLACEHOLDER_PRONE) {
     if (env[key] === '') r.warn('env.cgi.absent', SERVER, `a variable that does not apply should be absent, not ''`, said(`${key} = ''`), `delete ${key}`);
   }
   for (const key of PROCESS_ONLY) {
-    if (hasOwn(env, key)) r.warn('env.no-process-env', SERVER, 'the process environment should not be copied into the environ', said(`${key} in the environ`));
+    if (env[key] !== undefined) r.warn('env.no-process-env', SERVER, 'the process environment should not be copied into the environ', said(`${key} in the environ`));
   }
 }
 
-/** The `tsgi.*` keys. */
-function checkTsgi(r: Reporter, env: Record<string, unknown>): void {
+/** The `tsgi.*` keys; returns the property descriptor of `tsgi.signal`. */
+function checkTsgi(r: Reporter, env: Record<string, unknown>): PropertyDescriptor {
   const version = env['tsgi.version'];
   if (!Array.isArray(version) || version.length !== 2 || version[0] !== 1 || version[1] !== 0) {
     r.fail('env.tsgi.version', SERVER, 'tsgi.version must be [1, 0]', version);
@@ -181,7 +225,15 @@ function checkTsgi(r: Reporter, env: Record<string, unknown>): void {
     if (typeof env[key] !== 'boolean') r.fail('env.tsgi.flags', SERVER, `${key} must be true or false`, env[key]);
   }
   if (env['tsgi.input_terminated'] !== true) r.fail('env.tsgi.input-terminated', SERVER, 'tsgi.input_terminated must be true', env['tsgi.input_terminated']);
-  if (!(env['tsgi.signal'] instanceof AbortSignal)) r.fail('env.tsgi.signal', SERVER, 'tsgi.signal must be an AbortSignal', env['tsgi.signal']);
   const wrapper = env['tsgi.file_wrapper'];
   if (wrapper !== undefined && typeof wrapper !== 'function') r.fail('file.signature', SERVER, 'tsgi.file_wrapper, when present, must be a function', wrapper);
+  // An accessor is read (and checked) only when needed, by the exchange: see Exchange.signal.
+  const signal = Object.getOwnPropertyDescriptor(env, 'tsgi.signal') as PropertyDescriptor;
+  if (!signal.get) checkSignal(r, signal.value);
+  return signal;
+}
+
+/** `env.tsgi.signal`: the signal is the platform's `AbortSignal`. */
+export function checkSignal(r: Reporter, signal: unknown): asserts signal is AbortSignal {
+  if (!(signal instanceof AbortSignal)) r.fail('env.tsgi.signal', SERVER, 'tsgi.signal must be an AbortSignal', signal);
 }

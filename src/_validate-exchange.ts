@@ -11,6 +11,7 @@
  * return, a step of the body, `close()`) throws it. {@link boundary} does that.
  */
 import { DIGITS, FIELD_VALUE, HOP_BY_HOP, STATUS, TOKEN, isUint8Array } from './_http.js';
+import { checkSignal } from './_validate-environ.js';
 import { ValidationError, said, type MustId, type Reporter, type ShouldId, type Side } from './_validate-report.js';
 import type { Environ, HeaderList, StartResponse, Write } from './types.js';
 
@@ -34,8 +35,13 @@ interface Head {
 
 export class Exchange {
   readonly r: Reporter;
+  /** This exchange gets the sampled checks (see `Reporter.thorough()`). */
+  readonly thorough: boolean;
+  readonly environ: Environ;
   readonly isHead: boolean;
-  readonly signal: AbortSignal;
+  /** The server's `tsgi.signal` as the environ had it when the server called: a value, or a getter to call when needed. */
+  readonly #signalSource: PropertyDescriptor;
+  #signal: AbortSignal | undefined;
   /** "GET /path", for violations reported after the fact. */
   readonly where: string;
   /** The exchange of a validator further out, when middleware sits between the two. */
@@ -69,14 +75,38 @@ export class Exchange {
   #lastWrite: Uint8Array | undefined;
   #lastWriteSample: Sample | undefined;
 
-  constructor(r: Reporter, environ: Environ, serverStart: StartResponse, outer: Exchange | undefined) {
+  constructor(r: Reporter, environ: Environ, serverStart: StartResponse, signal: PropertyDescriptor, outer: Exchange | undefined, thorough: boolean) {
     this.r = r;
+    this.thorough = thorough;
+    this.environ = environ;
     this.#serverStart = serverStart;
     this.isHead = environ.REQUEST_METHOD === 'HEAD';
-    this.signal = environ['tsgi.signal'] as AbortSignal;
+    this.#signalSource = signal;
     this.where = `${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO}`;
     this.outer = outer;
     outer?.inners.push(this);
+  }
+
+  /**
+   * The server's `tsgi.signal`. A server may create it on first read (`env.plain-object`),
+   * so the validator reads it only when a check needs it, and checks it then.
+   */
+  get signal(): AbortSignal {
+    if (this.#signal) return this.#signal;
+    const source = this.#signalSource;
+    const signal: unknown = source.get ? source.get.call(this.environ) : source.value;
+    if (source.get) {
+      checkSignal(this.r, signal);
+      if (source.get.call(this.environ) !== signal) {
+        this.fail('env.plain-object', SERVER, "tsgi.signal's getter must return the same signal every time", said('two different signals'));
+      }
+    }
+    return (this.#signal = signal as AbortSignal);
+  }
+
+  /** Whether the validator has read the signal (a lazily created one is then real). */
+  get signalRead(): boolean {
+    return this.#signal !== undefined;
   }
 
   /** Throws a MUST-level violation, keeping it until it has reached the server. */

@@ -17,20 +17,23 @@ const LF = 0x0a;
 /** Members an application might use to close a stream; always refused (`streams.members`). */
 const CLOSERS: ReadonlySet<string> = new Set(['close', 'destroy', 'end', 'cancel']);
 
-/** Which exchange each validated `tsgi.input` belongs to: how a validator finds one further out. */
-const owners = new WeakMap<object, Exchange>();
+/**
+ * The key under which a validated `tsgi.input` answers with its exchange: how a validator
+ * finds another one further out, and a reused environ. A symbol the proxy answers costs
+ * nothing per request, where a WeakMap entry costs the garbage collector.
+ */
+const OWNER = Symbol('tsgi.validate.exchange');
 
 /** The exchange of the validator whose `tsgi.input` this environ carries, if any. */
-export function outerExchange(environ: Environ): Exchange | undefined {
-  return owners.get(environ['tsgi.input']);
+export function exchangeOf(environ: Environ): Exchange | undefined {
+  const input: unknown = environ['tsgi.input'];
+  return typeof input === 'object' && input !== null ? ((input as Record<symbol, unknown>)[OWNER] as Exchange | undefined) : undefined;
 }
 
 /** Replaces the environ's streams and file wrapper with checking stand-ins. */
 export function wrapStreams(ex: Exchange, environ: Environ): void {
   const length = environ.CONTENT_LENGTH;
-  const input = wrapInput(ex, environ['tsgi.input'], length === undefined ? undefined : Number(length));
-  owners.set(input, ex);
-  environ['tsgi.input'] = input;
+  environ['tsgi.input'] = wrapInput(ex, environ['tsgi.input'], length === undefined ? undefined : Number(length));
   environ['tsgi.errors'] = wrapErrors(ex, environ['tsgi.errors']);
   const fileWrapper = environ['tsgi.file_wrapper'];
   if (fileWrapper) environ['tsgi.file_wrapper'] = wrapFileWrapper(ex, fileWrapper);
@@ -41,6 +44,7 @@ function guard<T extends object>(ex: Exchange, name: string, inner: object, targ
   return new Proxy(target, {
     get(t, key, receiver) {
       if (key in t) return Reflect.get(t, key, receiver);
+      if (key === OWNER) return ex;
       if (typeof key === 'string' && (CLOSERS.has(key) || key in inner)) {
         ex.fail('streams.members', APP, `an application uses only the members of ${name} that the spec lists, and never closes it`, said(`.${key}`));
       }

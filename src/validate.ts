@@ -108,6 +108,11 @@
  * always logs it. SHOULD and SHOULD NOT findings are `TsgiWarning`s, once per rule per
  * validator, or errors with `strict`. `onViolation` sees every finding first.
  *
+ * Two costly checks that depend on how the server is written, not on the request (the
+ * environ's property descriptors, and the garbage-collection watch for unclosed bodies),
+ * run on a validator's first 256 exchanges, then on one in 64. A `tsgi.signal` that the
+ * server creates on first read is read only when a check needs it.
+ *
  * @example
  * ```ts
  * import { validator } from 'tsgi/validate';
@@ -127,8 +132,8 @@ import { isUint8Array } from './_http.js';
 import { wrapBody } from './_validate-body.js';
 import { checkEnviron } from './_validate-environ.js';
 import { Exchange, across } from './_validate-exchange.js';
-import { Reporter, type ValidationError } from './_validate-report.js';
-import { outerExchange, wrapStreams } from './_validate-streams.js';
+import { Reporter, said, type ValidationError } from './_validate-report.js';
+import { exchangeOf, wrapStreams } from './_validate-streams.js';
 import type { Application, Environ, ResponseBody, StartResponse } from './types.js';
 
 export { ValidationError } from './_validate-report.js';
@@ -170,7 +175,6 @@ const SERVER = 'server';
 export function validator(app: Application, options: ValidatorOptions = {}): Application {
   const r = new Reporter(options);
   if (typeof app !== 'function') r.fail('app.callable', APP, 'the application must be a function', app);
-  const seen = new WeakSet<object>();
   let running = 0;
   let serial = 0;
 
@@ -178,15 +182,21 @@ export function validator(app: Application, options: ValidatorOptions = {}): App
     if (this !== undefined || arguments.length !== 2) {
       r.fail('server.invoke.args', SERVER, 'the application must be called with two arguments and this undefined', [this, arguments.length], 'call app(environ, startResponse)');
     }
-    checkEnviron(r, environ);
-    if (seen.has(environ)) r.fail('server.invoke.fresh-environ', SERVER, 'each call must get a new environ object', environ['PATH_INFO']);
-    seen.add(environ);
+    const thorough = r.thorough();
+    const signal = checkEnviron(r, environ, thorough);
+    // This validator's own stand-in in the environ: a reused environ. Another validator's: one further out.
+    const found = exchangeOf(environ);
+    if (found?.r === r && found.environ === environ) {
+      r.fail('server.invoke.fresh-environ', SERVER, 'each call must get a new environ object', said(`the environ of an earlier ${found.where}`));
+    }
     if (typeof startResponse !== 'function') r.fail('start.signature', SERVER, 'startResponse must be a function', startResponse);
     const multithread = environ['tsgi.multithread'];
     if (running > 0 && (!multithread || serial > 0)) {
       r.fail('concurrency.multithread', SERVER, 'calls may overlap only when tsgi.multithread is true', running, 'set tsgi.multithread to true');
     }
-    const ex = new Exchange(r, environ, startResponse, outerExchange(environ));
+    const ex = new Exchange(r, environ, startResponse, signal, found?.r === r ? undefined : found, thorough);
+    // A lazily created signal is read only when needed; a thorough exchange checks it now.
+    if (thorough) void ex.signal;
     wrapStreams(ex, environ);
     running++;
     if (!multithread) serial++;

@@ -61,6 +61,17 @@ export const badServers: BadCase[] = [
   // The environ.
   { id: 'env.plain-object', side: 'server', name: 'the environ is an instance of a class', serve: { call: (app, environ, sr) => app(Object.assign(new (class Environ {})(), environ) as never, sr) } },
   { id: 'env.plain-object', side: 'server', name: 'PATH_INFO is a getter', serve: { environ: (e) => Object.defineProperty(e, 'PATH_INFO', { get: () => '/', enumerable: true, configurable: true }) } },
+  { id: 'env.plain-object', side: 'server', name: 'tsgi.signal an accessor without a setter', serve: { environ: (e) => {
+    const signal = new AbortController().signal;
+    Object.defineProperty(e, 'tsgi.signal', { get: () => signal, enumerable: true, configurable: true });
+  } } },
+  { id: 'env.plain-object', side: 'server', name: "tsgi.signal's getter gives a new signal each time", serve: { environ: (e) => {
+    Object.defineProperty(e, 'tsgi.signal', { get: () => new AbortController().signal, set() {}, enumerable: true, configurable: true });
+  } } },
+  { id: 'env.tsgi.signal', side: 'server', name: "tsgi.signal's getter gives a look-alike", serve: { environ: (e) => {
+    const fake = { aborted: false };
+    Object.defineProperty(e, 'tsgi.signal', { get: () => fake, set() {}, enumerable: true, configurable: true });
+  } } },
   { id: 'env.request-method', side: 'server', name: 'REQUEST_METHOD missing', serve: set({ REQUEST_METHOD: undefined }) },
   { id: 'env.request-method', side: 'server', name: 'REQUEST_METHOD with a space', serve: set({ REQUEST_METHOD: 'GE T' }) },
   { id: 'env.script-name', side: 'server', name: 'SCRIPT_NAME without a leading slash', serve: set({ SCRIPT_NAME: 'app' }) },

@@ -18,6 +18,47 @@ describe('bad servers trip the requirement they break', bounded, () => {
   }
 });
 
+describe('a tsgi.signal created on first read (env.plain-object allows the accessor)', bounded, () => {
+  /** An environ whose signal, like the reference server's, exists only once something reads it. */
+  function lazyEnviron(created: { count: number }) {
+    const { environ } = makeEnviron();
+    let signal: AbortSignal | undefined;
+    Object.defineProperty(environ, 'tsgi.signal', {
+      get() {
+        if (!signal) created.count++;
+        return (signal ??= new AbortController().signal);
+      },
+      set(value: unknown) {
+        Object.defineProperty(this, 'tsgi.signal', { value, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: true,
+      configurable: true,
+    });
+    return environ;
+  }
+
+  test('passes, and is checked in the exchanges the validator examines closely', async () => {
+    const seen: ValidationError[] = [];
+    const created = { count: 0 };
+    const body = await validator(helloApp, { onViolation: (error) => seen.push(error) })(lazyEnviron(created), () => async () => {});
+    for (const chunk of body as Uint8Array[]) void chunk;
+    await body.close?.();
+    assert.deepEqual(seen, []);
+    assert.equal(created.count, 1);
+  });
+
+  test('is not created for nothing once the validator samples: a busy validated server stays fast', async () => {
+    const app = validator(helloApp);
+    const created = { count: 0 };
+    for (let i = 0; i < 1000; i++) {
+      const body = (await app(lazyEnviron(created), () => async () => {})) as Uint8Array[] & { close(): void };
+      for (const chunk of body) void chunk;
+      body.close();
+    }
+    assert.ok(created.count < 300, `${created.count} signals created for 1000 requests`);
+  });
+});
+
 describe('a body that is never closed', bounded, () => {
   test('is reported as close.once (server) when it is garbage-collected, to onViolation and as a warning', async () => {
     setFlagsFromString('--expose-gc');
