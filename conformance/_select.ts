@@ -10,6 +10,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Record<Capability, boolean>> = {
   date: true,
   persistent: true,
   restart: true,
+  'graceful-shutdown': true,
   'size-limits': true,
   'error-log': false,
   'file-wrapper': false,

@@ -168,7 +168,7 @@ export const appCases: readonly AppCase[] = [
     },
   },
   {
-    id: 'app.reentrant',
+    id: 'app.repeated-and-overlapping',
     requirements: ['app.reentrant'],
     description: 'the same requests again, and four at once: each is served as well as the first',
     async run(x) {

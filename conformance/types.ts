@@ -23,7 +23,8 @@ export type { WireConnection, WireResponse } from './_wire.js';
  *   `Expect: 100-continue`. Default: yes.
  * - `date`: the server has a clock and is not a gateway behind another server (`header.date`). Default: yes.
  * - `persistent`: one process serves many requests, so `tsgi.run_once` is false. Default: yes.
- * - `restart`: `start()` may be called again while the server runs, for cases that need a server of their own (graceful shutdown). Default: yes.
+ * - `restart`: `start()` may be called again while the server runs, for cases that need a server of their own. Default: yes.
+ * - `graceful-shutdown`: the `close()` that `start()` resolves with waits for running exchanges, their `close()` included. Default: yes.
  * - `size-limits`: a request target of 12 KiB and a header section of 64 KiB are over the server's limits. Default: yes.
  * - `error-log`: the server writes its error output to the `errors` sink that `start()` receives. Default: no.
  * - `file-wrapper`: the environ offers `tsgi.file_wrapper`. Default: no.
@@ -38,6 +39,7 @@ export type Capability =
   | 'date'
   | 'persistent'
   | 'restart'
+  | 'graceful-shutdown'
   | 'size-limits'
   | 'error-log'
   | 'file-wrapper'

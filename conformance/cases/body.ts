@@ -127,6 +127,26 @@ export const bodyCases = defineCases([
     },
   },
   {
+    id: 'body.empty-chunk-sends-nothing',
+    requirements: ['send.empty-chunk', 'send.deferred'],
+    description: 'an empty chunk from the body sends nothing, not even the head',
+    app: async function* (_environ, startResponse, probe) {
+      startResponse('200 OK', [TEXT]);
+      yield new Uint8Array(0);
+      probe.fire('empty');
+      await probe.when('go', 2000);
+      yield bytes('after');
+    },
+    async client(t) {
+      const connection = await t.connect();
+      connection.send(t.request('GET', '/'));
+      t.ok(await t.when('empty', 2000), 'server.invoke.once', 'the body was not iterated past its empty chunk');
+      t.ok(await connection.quiet(150), 'send.empty-chunk', `an empty chunk sent ${JSON.stringify(connection.pending.toString('latin1').slice(0, 80))}`);
+      t.fire('go');
+      t.equal((await connection.readResponse()).body.toString('latin1'), 'after', 'send.deferred', 'the body');
+    },
+  },
+  {
     id: 'body.backpressure',
     requirements: ['body.transmit.backpressure'],
     description: 'a fast body is paced by a client that does not read: the server does not pull it into memory',
@@ -199,6 +219,7 @@ export const bodyCases = defineCases([
     id: 'body.close-async',
     requirements: ['close.await'],
     description: 'a close() that returns a Promise is awaited before a graceful shutdown completes',
+    needs: ['graceful-shutdown'],
     isolated: true,
     app(_environ, startResponse, probe) {
       startResponse('200 OK', [TEXT]);

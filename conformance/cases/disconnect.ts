@@ -111,7 +111,7 @@ export const disconnectCases = defineCases([
     },
   },
   {
-    id: 'disconnect.quiet',
+    id: 'disconnect.not-an-error',
     requirements: ['disconnect.quiet'],
     description: 'a client disconnect is not reported as an application error',
     needs: ['error-log'],

@@ -86,7 +86,7 @@ export const expectCases = defineCases([
     },
   },
   {
-    id: 'expect.unread',
+    id: 'expect.answered-without-reading',
     requirements: ['expect.unread', 'expect.not-early'],
     description: 'an application that answers without reading: no 100 Continue, and the connection closes after the response',
     needs: ['expect-continue'],
@@ -105,7 +105,7 @@ export const expectCases = defineCases([
     },
   },
   {
-    id: 'expect.not-after-response',
+    id: 'expect.read-after-response-started',
     requirements: ['expect.not-after-response'],
     description: 'a first read after the final response has started sends no 100 Continue',
     needs: ['expect-continue'],
@@ -149,7 +149,7 @@ export const expectCases = defineCases([
     },
   },
   {
-    id: 'expect.http10',
+    id: 'expect.http10-request',
     requirements: ['expect.http10'],
     description: 'an HTTP/1.0 request never gets 100 Continue',
     needs: ['expect-continue', 'http10'],
@@ -165,7 +165,7 @@ export const expectCases = defineCases([
     },
   },
   {
-    id: 'expect.unknown',
+    id: 'expect.unknown-expectation',
     requirements: ['expect.unknown'],
     description: 'an expectation other than 100-continue gets 417 without calling the application',
     needs: ['expect-continue'],

@@ -41,7 +41,7 @@ export const fileCases = defineCases([
     },
   },
   {
-    id: 'file.content-length',
+    id: 'file.length-from-app',
     requirements: ['file.position'],
     description: "a wrapped file stops after the application's Content-Length",
     needs: ['file-wrapper'],
@@ -56,7 +56,7 @@ export const fileCases = defineCases([
     },
   },
   {
-    id: 'file.lazy',
+    id: 'file.discarded',
     requirements: ['file.lazy'],
     description: 'a file wrapper reads nothing when its result is discarded',
     needs: ['file-wrapper'],

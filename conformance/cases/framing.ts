@@ -33,7 +33,7 @@ export const framingCases = defineCases([
     },
   },
   {
-    id: 'framing.chunked',
+    id: 'framing.streamed-body',
     requirements: ['framing.chunked', 'framing.not-both'],
     description: 'a streamed body without Content-Length is chunked exactly as RFC 9112 says, or closes the connection',
     app: function* (_environ, startResponse) {
@@ -186,7 +186,7 @@ export const framingCases = defineCases([
     },
   },
   {
-    id: 'framing.http10',
+    id: 'framing.http10-streamed',
     requirements: ['framing.http10'],
     description: 'a streamed body for HTTP/1.0 is delimited by closing the connection, never chunked',
     needs: ['http10'],

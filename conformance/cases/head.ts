@@ -23,7 +23,7 @@ function route(first: CaseApp): CaseApp {
 
 export const headCases = defineCases([
   {
-    id: 'head.no-body',
+    id: 'head.array-body',
     requirements: ['head.no-body'],
     description: 'a response to HEAD carries no body bytes',
     app: route((_environ, startResponse) => reply(startResponse, 'a body the client must not get')),
@@ -47,7 +47,7 @@ export const headCases = defineCases([
     },
   },
   {
-    id: 'head.content-length',
+    id: 'head.length-from-app',
     requirements: ['head.content-length'],
     description: "for HEAD, the application's Content-Length goes out unchanged",
     app: route((_environ, startResponse) => {

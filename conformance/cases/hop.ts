@@ -3,7 +3,7 @@ import { defineCases, reply, requestEnviron, status } from './_helpers.js';
 
 export const hopCases = defineCases([
   {
-    id: 'hop.upgrade',
+    id: 'hop.upgrade-websocket',
     requirements: ['hop.upgrade'],
     description: 'a request with Upgrade is served as an ordinary request, without switching protocols',
     app: (_environ, startResponse) => reply(startResponse, 'plain http'),

@@ -78,7 +78,7 @@ export const inputCases = defineCases([
     },
   },
   {
-    id: 'input.end',
+    id: 'input.after-end',
     requirements: ['input.end', 'input.no-hang'],
     description: 'once the body is read, every read resolves empty at once',
     async app(environ, startResponse, probe) {
@@ -208,7 +208,7 @@ export const inputCases = defineCases([
     },
   },
   {
-    id: 'input.readline',
+    id: 'input.read-line',
     requirements: ['input.readline'],
     description: 'readLine() resolves with each line and its line feed, then the rest',
     async app(environ, startResponse, probe) {
@@ -236,7 +236,7 @@ export const inputCases = defineCases([
     },
   },
   {
-    id: 'input.readlines',
+    id: 'input.read-lines',
     requirements: ['input.readlines'],
     description: 'readLines() resolves with every line; readLines(hint) stops at the line that reaches hint',
     async app(environ, startResponse, probe) {
@@ -251,7 +251,7 @@ export const inputCases = defineCases([
     },
   },
   {
-    id: 'input.iterate',
+    id: 'input.iteration',
     requirements: ['input.iterate'],
     description: 'async iteration yields the body in non-empty chunks; leaving the loop early keeps the rest for later reads',
     async app(environ, startResponse, probe) {
@@ -289,7 +289,7 @@ export const inputCases = defineCases([
     },
   },
   {
-    id: 'input.order',
+    id: 'input.overlapping-reads',
     requirements: ['input.order'],
     description: 'reads started together settle in the order they were made',
     async app(environ, startResponse, probe) {
@@ -344,7 +344,7 @@ export const inputCases = defineCases([
     },
   },
   {
-    id: 'input.truncated',
+    id: 'input.client-leaves-mid-body',
     requirements: ['input.truncated'],
     description: 'when the client goes away mid-body, the pending read rejects instead of resolving as if the body had ended',
     async app(environ, startResponse, probe) {

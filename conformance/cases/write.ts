@@ -10,7 +10,7 @@ async function get(t: CaseContext, requirement: Parameters<CaseContext['fail']>[
 
 export const writeCases = defineCases([
   {
-    id: 'write.then-body',
+    id: 'write.before-body',
     requirements: ['write.as-chunk', 'write.then-body', 'write.promise'],
     description: 'data passed to write() goes out first, then the body',
     async app(_environ, startResponse) {
@@ -24,7 +24,7 @@ export const writeCases = defineCases([
     },
   },
   {
-    id: 'write.order',
+    id: 'write.unawaited-order',
     requirements: ['write.order'],
     description: 'writes not awaited still go out in the order of the calls',
     app(_environ, startResponse) {
@@ -89,7 +89,7 @@ export const writeCases = defineCases([
     },
   },
   {
-    id: 'write.type-error',
+    id: 'write.string-argument',
     requirements: ['write.type-error'],
     description: 'write() with a string throws a TypeError at once and sends nothing',
     validate: false,
@@ -110,7 +110,7 @@ export const writeCases = defineCases([
     },
   },
   {
-    id: 'write.after-return',
+    id: 'write.from-the-body',
     requirements: ['write.after-return'],
     description: 'write() called from inside the body, after the application returned, throws',
     validate: false,
