@@ -7,8 +7,9 @@
  *
  * @example
  * ```ts
- * // fragment: the whole of a CGI script, saved as cgi-bin/hello and made executable
- * #!/usr/bin/env node
+ * // cgi-bin/app.ts, started by the web server through an executable wrapper such as
+ * //   #!/bin/sh
+ * //   exec node --import tsx /srv/app/cgi-bin/app.ts
  * import { runCgi } from 'tsgi/cgi';
  *
  * const outcome = await runCgi((environ, startResponse) => {

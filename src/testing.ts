@@ -115,18 +115,20 @@ export async function fetchApp(app: Application, input: string | URL | Request, 
   }
   if (!rethrow) return startExchange(checked, request, settings, undefined, settings.errors, url).response;
   const log = new HeldLog(settings.errors);
-  const exchange = startExchange(checked, request, settings, undefined, log, url);
-  const response = await exchange.response;
-  // An error before the head became the 500 page, which ends the exchange at once.
-  if (response.status === 500 && exchange.ended) {
-    const outcome = await exchange.done;
-    if (outcome?.error !== undefined && outcome.completed) {
-      log.release(true);
-      throw outcome.error;
+  let rethrown = false;
+  try {
+    const exchange = startExchange(checked, request, settings, undefined, log, url);
+    const response = await exchange.response;
+    // An error before the head became the 500 page, which ends the exchange at once.
+    if (response.status === 500 && exchange.ended) {
+      const outcome = await exchange.done;
+      rethrown = outcome?.error !== undefined && outcome.completed;
+      if (rethrown) throw outcome!.error;
     }
+    return response;
+  } finally {
+    log.release(rethrown);
   }
-  log.release(false);
-  return response;
 }
 
 function validatedApp(app: Application): Application {
