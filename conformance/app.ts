@@ -11,7 +11,7 @@ import { requirements as table, type RequirementId } from '../src/_requirements.
 import { serve } from '../src/server.js';
 import type { Application } from '../src/types.js';
 import { validator, type ValidationError } from '../src/validate.js';
-import { selected } from './_select.js';
+import { sectionOf, selected } from './_select.js';
 import { WireConnection, type ReadOptions, type WireResponse } from './_wire.js';
 import { buildReport } from './report.js';
 import { bounded, muteReportedWarnings } from './server.js';
@@ -71,11 +71,11 @@ const large = Buffer.alloc(1024 * 1024, 'tsgi conformance ');
 
 /** The battery, in the order it runs. */
 export const appCases: readonly AppCase[] = [
-  { id: 'app.get', requirements: ['app.callable', 'app.return', 'status.format', 'header.list'], description: 'GET /', run: async (x) => void (await x.send({ method: 'GET', path: '/' })) },
+  { id: 'app.get', requirements: ['app.callable', 'app.return', 'status.format', 'header.list'], description: 'GET / (the root)', run: async (x) => void (await x.send({ method: 'GET', path: '/' })) },
   { id: 'app.get-query', requirements: ['app.return'], description: 'GET with a query string, repeated keys included', run: async (x) => void (await x.send({ method: 'GET', path: '/?tsgi=conformance&a=1&a=2&empty=' })) },
   { id: 'app.get-encoded-path', requirements: ['app.return'], description: 'GET of a percent-encoded UTF-8 path', run: async (x) => void (await x.send({ method: 'GET', path: '/caf%C3%A9/x%20y%2F' })) },
   { id: 'app.not-found', requirements: ['app.return', 'header.content-type'], description: 'GET of a path the application does not have', run: async (x) => void (await x.send({ method: 'GET', path: '/tsgi-conformance/no/such/path' })) },
-  { id: 'app.head', requirements: ['head.app-body', 'framing.content-length.match'], description: 'HEAD /', run: async (x) => void (await x.send({ method: 'HEAD', path: '/' }, { head: true })) },
+  { id: 'app.head', requirements: ['head.app-body', 'framing.content-length.match'], description: 'HEAD / (the root)', run: async (x) => void (await x.send({ method: 'HEAD', path: '/' }, { head: true })) },
   {
     id: 'app.http10',
     requirements: ['app.return'],
@@ -141,7 +141,7 @@ export const appCases: readonly AppCase[] = [
       for (const method of ['PUT', 'PATCH', 'DELETE', 'OPTIONS']) await x.send({ method, path: '/', body: method === 'DELETE' || method === 'OPTIONS' ? undefined : 'x' } as AppRequest);
     },
   },
-  { id: 'app.options-asterisk', requirements: ['app.return'], description: 'OPTIONS *', run: async (x) => void (await x.send({ method: 'OPTIONS', path: '*' })) },
+  { id: 'app.options-asterisk', requirements: ['app.return'], description: 'OPTIONS * (the server as a whole)', run: async (x) => void (await x.send({ method: 'OPTIONS', path: '*' })) },
   {
     id: 'app.client-gone',
     requirements: ['close.once', 'exc.no-catch'],
@@ -190,6 +190,30 @@ export const appCases: readonly AppCase[] = [
   },
 ];
 
+/** The battery for middleware: the same requests, with the middleware checked on both of its sides. */
+export const middlewareCases: readonly AppCase[] = appCases.map((c) => ({
+  ...c,
+  id: c.id.replace(/^app\./, 'middleware.'),
+  requirements: [...c.requirements, 'mw.both-sides'],
+}));
+
+const encoder = new TextEncoder();
+
+/** The application the suite puts under middleware: it reads the body and streams it back, with a close(). */
+const innerApp: Application = async (environ, startResponse) => {
+  const body = await environ['tsgi.input'].read();
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  const head = encoder.encode(`${environ.REQUEST_METHOD} ${environ.PATH_INFO}\n`);
+  return Object.assign(
+    (function* () {
+      yield head;
+      yield body;
+      yield encoder.encode('\nend\n');
+    })(),
+    { close() {} },
+  );
+};
+
 /**
  * Runs the application battery: serves `app`, wrapped in the validator, on the
  * reference server at 127.0.0.1, sends every request of {@link appCases}, and reports
@@ -208,21 +232,51 @@ export const appCases: readonly AppCase[] = [
  */
 export async function runAppConformance(app: Application, options: AppConformanceOptions = {}): Promise<ConformanceReport> {
   if (typeof app !== 'function') throw new TypeError('the application must be a function');
+  return runBattery('application', appCases, (onViolation) => validator(app, { onViolation }), options);
+}
+
+/**
+ * Runs the battery through middleware: `middleware` wraps an application of the suite's
+ * own, with one validator between the two and another around the middleware, so that
+ * it is checked as an application toward the server and as a server toward the
+ * application it calls (`mw.both-sides`).
+ *
+ * @example
+ * ```ts
+ * import { runMiddlewareConformance } from 'tsgi/conformance';
+ *
+ * const poweredBy = (app: Application): Application => (environ, startResponse) =>
+ *   app(environ, (status, headers, excInfo) => startResponse(status, [...headers, ['X-Powered-By', 'tsgi']], excInfo));
+ * const report = await runMiddlewareConformance(poweredBy);
+ * ```
+ */
+export async function runMiddlewareConformance(
+  middleware: (app: Application) => Application,
+  options: AppConformanceOptions = {},
+): Promise<ConformanceReport> {
+  if (typeof middleware !== 'function') throw new TypeError('the middleware must be a function that takes an application');
+  return runBattery('middleware', middlewareCases, (onViolation) => validator(middleware(validator(innerApp, { onViolation })), { onViolation }), options);
+}
+
+async function runBattery(
+  kind: 'application' | 'middleware',
+  cases: readonly AppCase[],
+  validated: (onViolation: (error: ValidationError) => void) => Application,
+  options: AppConformanceOptions,
+): Promise<ConformanceReport> {
   const began = performance.now();
   let violations: ValidationError[] = [];
   let log = '';
   const reported = new Set<string>();
-  const validated = validator(app, {
-    onViolation: (error) => {
-      reported.add(error.message);
-      violations.push(error);
-    },
+  const app = validated((error) => {
+    reported.add(error.message);
+    violations.push(error);
   });
   const hosted: Application = (environ, startResponse) => {
     if (environ.HTTP_X_TSGI_CONFORMANCE === 'extension') {
       (environ as unknown as Record<string, unknown>)['conformance.unknown_key'] = { purpose: 'an extension key the application does not know' };
     }
-    return validated(environ, startResponse);
+    return app(environ, startResponse);
   };
   const restore = muteReportedWarnings(reported);
   const sink = {
@@ -235,7 +289,7 @@ export async function runAppConformance(app: Application, options: AppConformanc
   const server = await serve(hosted, { hostname: '127.0.0.1', port: 0, quiet: true, errors: sink, shutdownTimeout: 2000 });
   const results: CaseResult[] = [];
   try {
-    for (const c of appCases) {
+    for (const c of cases) {
       if (!selected(c, options)) continue;
       violations = [];
       log = '';
@@ -247,7 +301,7 @@ export async function runAppConformance(app: Application, options: AppConformanc
     restore();
     await server.close();
   }
-  return buildReport({ kind: 'application', name: options.name ?? 'application', capabilities: undefined, results, ms: performance.now() - began });
+  return buildReport({ kind, name: options.name ?? kind, capabilities: undefined, results, ms: performance.now() - began });
 }
 
 async function runAppCase(c: AppCase, port: number, timeout: number, found: () => ValidationError[], log: () => string): Promise<CaseResult> {
@@ -301,7 +355,7 @@ async function runAppCase(c: AppCase, port: number, timeout: number, found: () =
   }
   return {
     id: c.id,
-    section: 'app',
+    section: sectionOf(c.id),
     description: c.description,
     requirements: c.requirements,
     status: all.length ? 'fail' : 'pass',

@@ -22,7 +22,7 @@
  * @module
  */
 export { runServerConformance } from './server.js';
-export { runAppConformance, appCases } from './app.js';
+export { appCases, middlewareCases, runAppConformance, runMiddlewareConformance } from './app.js';
 export type { AppCase, AppConformanceOptions, AppExchange, AppRequest } from './app.js';
 export { serverCases } from './cases/index.js';
 export { SPEC_VERSION, formatReport, reportToJson } from './report.js';

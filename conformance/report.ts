@@ -97,8 +97,7 @@ const MARK: Record<CaseStatus, string> = { pass: 'pass', fail: 'FAIL', 'n/a': 'n
  */
 export function formatReport(report: ConformanceReport, options: FormatOptions = {}): string {
   const lines: string[] = [];
-  const what = report.kind === 'server' ? 'server' : 'application';
-  lines.push(`tsgi conformance: ${what} ${JSON.stringify(report.name)}, TSGI ${report.spec}`);
+  lines.push(`tsgi conformance: ${report.kind} ${JSON.stringify(report.name)}, TSGI ${report.spec}`);
   if (report.capabilities) {
     const caps = Object.entries(report.capabilities) as Array<[Capability, boolean]>;
     const on = caps.filter(([, v]) => v).map(([k]) => k);

@@ -288,8 +288,8 @@ export interface RequirementResult {
 
 /** What `runServerConformance()` and `runAppConformance()` resolve to. Plain data: `JSON.stringify` it as it is. */
 export interface ConformanceReport {
-  /** `server` for a server run, `application` for the battery. */
-  readonly kind: 'server' | 'application';
+  /** `server` for a server run, `application` or `middleware` for the battery. */
+  readonly kind: 'server' | 'application' | 'middleware';
   /** The name of what was tested. */
   readonly name: string;
   /** The spec version the suite checks, `1.0`. */
