@@ -12,21 +12,28 @@ import { decodePath, splitTarget } from './_node.js';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
 import type { Application, Environ, ErrorStream, HeaderList } from './types.js';
 
+/**
+ * A value fixed for every request, or a function of the request and the platform's second
+ * handler argument (Deno's `info`, Bun's `server`) that may return `undefined` for "not known".
+ */
+export type PerRequest<T, C> = T | ((request: Request, context: C) => T | undefined);
+
 /** Options of `toFetchHandler()`; `C` is the second argument the platform passes to its handler. */
 export interface FetchHandlerOptions<C = unknown> {
   /**
-   * `REMOTE_ADDR`, the client's address: a string, or a function of the request and the
-   * platform's second handler argument (Deno's `info`, Bun's `server`), for platforms that
-   * know it. A fetch `Request` does not carry it. Default: `0.0.0.0`, the unspecified
-   * address, so that no rule written for loopback or for a real client matches it.
+   * `REMOTE_ADDR`, the client's address, which a fetch `Request` does not carry. Default:
+   * `0.0.0.0`, the unspecified address, so that no rule written for loopback or for a real
+   * client matches it.
    */
-  remoteAddr?: string | ((request: Request, context: C) => string | undefined);
+  remoteAddr?: PerRequest<string, C>;
+  /** `REMOTE_PORT`, the client's port, when the platform knows it. Default: absent. */
+  remotePort?: PerRequest<number | string, C>;
   /** `SERVER_NAME` to announce. Default: the host name of the request URL. */
   serverName?: string;
   /** `SERVER_PORT` to announce. Default: the port of the request URL, or the scheme's default. */
   serverPort?: number | string;
   /** `SERVER_PROTOCOL`: a `Request` does not say which protocol carried it. Default: `HTTP/1.1`. */
-  serverProtocol?: string;
+  serverProtocol?: PerRequest<string, C>;
   /**
    * The decoded path the application is mounted at, such as `/app`: it becomes
    * `SCRIPT_NAME`, and requests outside it get 404 without reaching the application.
@@ -39,18 +46,22 @@ export interface FetchHandlerOptions<C = unknown> {
   errors?: TextSink;
   /** `tsgi.multiprocess`: true when other processes or workers serve the same application. Default: false. */
   multiprocess?: boolean;
+  /** Longest request target (path and query) accepted; longer ones get 414 (`request.target-length`). Default: 8192. */
+  maxTargetLength?: number;
 }
 
 /** Options resolved once per handler, not per request. */
 export interface FetchSettings<C> {
-  readonly remoteAddr: string | ((request: Request, context: C) => string | undefined);
+  readonly remoteAddr: PerRequest<string, C>;
+  readonly remotePort: PerRequest<number | string, C> | undefined;
   readonly serverName: string | undefined;
   readonly serverPort: string | undefined;
-  readonly serverProtocol: string;
+  readonly serverProtocol: PerRequest<string, C>;
   readonly scriptName: string;
   readonly environ: Readonly<Record<string, unknown>> | undefined;
   readonly errors: ErrorStream;
   readonly multiprocess: boolean;
+  readonly maxTargetLength: number;
 }
 
 /** The default `REMOTE_ADDR` of `toFetchHandler()`: see {@link FetchHandlerOptions.remoteAddr}. */
@@ -60,6 +71,7 @@ export function resolveSettings<C>(options: FetchHandlerOptions<C>, defaultAddre
   const scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
   return {
     remoteAddr: options.remoteAddr ?? defaultAddress,
+    remotePort: options.remotePort,
     serverName: options.serverName,
     serverPort: options.serverPort === undefined ? undefined : String(options.serverPort),
     serverProtocol: options.serverProtocol ?? 'HTTP/1.1',
@@ -67,6 +79,7 @@ export function resolveSettings<C>(options: FetchHandlerOptions<C>, defaultAddre
     environ: options.environ,
     errors: createErrorStream(options.errors ?? process.stderr),
     multiprocess: options.multiprocess ?? false,
+    maxTargetLength: options.maxTargetLength ?? 8192,
   };
 }
 
@@ -140,7 +153,10 @@ export function startExchange<C>(
   coreErrors: ErrorStream = settings.errors,
   url: URL = new URL(request.url),
 ): Started {
-  const href = url.href;
+  // A Request's URL has no fragment; a URL given to the test client may. The serialiser
+  // percent-encodes any other '#', so the first one starts the fragment.
+  const hash = url.href.indexOf('#');
+  const href = hash < 0 ? url.href : url.href.slice(0, hash);
   const scheme = url.protocol === 'https:' ? 'https' : url.protocol === 'http:' ? 'http' : undefined;
   if (!scheme) throw new TypeError(`a TSGI application answers http: and https: requests; got a ${url.protocol} URL`);
   // The serialised URL of an http(s) request always has a path after its authority.
@@ -149,15 +165,16 @@ export function startExchange<C>(
   const path = decodePath(rawPath);
   const scriptName = settings.scriptName;
   if (scriptName && path !== scriptName && !path.startsWith(`${scriptName}/`)) return answer(404, 'Not Found');
+  // What a platform's parser should have refused already; cheap to make sure of here.
+  if (target.length > settings.maxTargetLength) return answer(414, 'URI Too Long'); // request.target-length
   const headers = request.headers;
+  if (headers.get('host')?.includes(',')) return answer(400, 'Bad Request', true); // request.host: two Host fields, joined
+  const coding = headers.get('transfer-encoding');
+  if (coding !== null && coding.toLowerCase() !== 'chunked') return answer(501, 'Not Implemented', true); // request.coding
   const declared = headers.get('content-length');
-  if (declared !== null && (!DIGITS.test(declared) || headers.has('transfer-encoding'))) {
-    return answer(400, 'Bad Request'); // request.framing
-  }
+  if (declared !== null && (!DIGITS.test(declared) || coding !== null)) return answer(400, 'Bad Request', true); // request.framing
 
   const exchange = new FetchExchange(request, target, coreErrors);
-  // A function is given only by toFetchHandler(), which always has a Request.
-  const remote = typeof settings.remoteAddr === 'function' ? settings.remoteAddr(request as Request, context) : settings.remoteAddr;
   const environ = {
     REQUEST_METHOD: request.method,
     SCRIPT_NAME: scriptName,
@@ -166,8 +183,8 @@ export function startExchange<C>(
     REQUEST_URI: target,
     SERVER_NAME: settings.serverName ?? url.hostname,
     SERVER_PORT: settings.serverPort ?? (url.port || (scheme === 'https' ? '443' : '80')),
-    SERVER_PROTOCOL: settings.serverProtocol,
-    REMOTE_ADDR: plainAddress(remote ?? UNKNOWN_ADDRESS),
+    SERVER_PROTOCOL: perRequest(settings.serverProtocol, request, context) ?? 'HTTP/1.1',
+    REMOTE_ADDR: plainAddress(perRequest(settings.remoteAddr, request, context) ?? UNKNOWN_ADDRESS),
     // The URL is the absolute form of the target, so its authority is the host (env.http.host).
     HTTP_HOST: url.host,
     'tsgi.version': [1, 0],
@@ -180,16 +197,27 @@ export function startExchange<C>(
     'tsgi.input_terminated': true,
     'tsgi.signal': exchange.signal,
   } satisfies Environ as Environ;
+  const port = settings.remotePort === undefined ? undefined : perRequest(settings.remotePort, request, context);
+  if (port !== undefined) environ.REMOTE_PORT = String(port);
   addHeaders(environ, headers);
   if (settings.environ) Object.assign(environ, settings.environ);
   exchange.run(app, environ);
   return exchange;
 }
 
+/** The value of a {@link PerRequest} option for one request. */
+function perRequest<T, C>(option: PerRequest<T, C>, request: RequestLike, context: C): T | undefined {
+  // A function is given only to toFetchHandler(), which always has a Request.
+  return typeof option === 'function' ? (option as (request: Request, context: C) => T | undefined)(request as Request, context) : option;
+}
+
 /** A response the gateway gives itself, without calling the application. */
-function answer(code: number, reason: string): Started {
+function answer(code: number, reason: string, close = false): Started {
   const body = `${code} ${reason}\n`;
   const headers = [['Content-Type', 'text/plain'], ['Content-Length', String(body.length)]];
+  // After a request whose framing is in doubt, the connection should close (request.close-after-reject):
+  // the connection is the platform's, and Connection: close is how a response asks for that.
+  if (close) headers.push(['Connection', 'close']);
   const response = new Response(body, { status: code, statusText: reason, headers });
   return { response: Promise.resolve(response), done: Promise.resolve(undefined), ended: true };
 }
@@ -258,6 +286,9 @@ class FetchExchange implements Transport, Started {
   // platform's own abort reason, as fetch() rejects with the signal's reason.
   #rejection: unknown;
   #listening = false;
+  // True while runExchange() runs synchronously; the end it sends then needs no waiting.
+  #starting = false;
+  #endLater: { chunk: Uint8Array | undefined } | undefined;
 
   constructor(request: RequestLike, target: string, errors: ErrorStream) {
     this.#request = request;
@@ -293,11 +324,15 @@ class FetchExchange implements Transport, Started {
       signal.addEventListener('abort', this, { once: true });
       this.#listening = true;
     }
+    this.#starting = true;
     this.done = runExchange(app, environ, this).then((outcome) => {
       this.#stopListening();
+      const last = this.#endLater;
+      if (last) this.#finishBody(last.chunk);
       if (!this.#responded) this.#reject(this.#rejection ?? new Error('the exchange ended without a response'));
       return outcome;
     });
+    this.#starting = false;
   }
 
   /** The request's signal aborted: the client went away (`disconnect.signal`). */
@@ -334,6 +369,16 @@ class FetchExchange implements Transport, Started {
     this.#state = ENDED;
     // The whole response is handed over: nothing after this is a disconnect (disconnect.no-false-abort).
     this.#stopListening();
+    // The core may end the message before it calls the body's close() (an array body), and
+    // a platform takes the end of the stream for the end of the exchange: a graceful
+    // shutdown would not wait for a close() still running (close.await). So the stream
+    // ends once the exchange is over, unless this is the core's synchronous path, which
+    // it takes only for a body without close().
+    if (this.#starting) this.#finishBody(last);
+    else this.#endLater = { chunk: last };
+  }
+
+  #finishBody(last: Uint8Array | undefined): void {
     if (!this.#responded) return this.#respond(last ?? null);
     const stream = this.#stream;
     if (!stream) return;

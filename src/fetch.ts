@@ -32,7 +32,7 @@ import { resolveSettings, sentHeaders, startExchange, type FetchHandlerOptions }
 import type { Application, Environ, HeaderList, InputStream, ResponseBody, StartResponse } from './types.js';
 import { requestUri } from './util.js';
 
-export type { FetchHandlerOptions } from './_fetch-server.js';
+export type { FetchHandlerOptions, PerRequest } from './_fetch-server.js';
 
 /** A fetch-style handler: what Deno.serve, Bun.serve and workers call for each request. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;

@@ -16,14 +16,14 @@ const quiet = { write: () => true };
 const T = { timeout: 10_000 };
 
 /** Runs `app` behind toFetchHandler for one request and resolves to the environ it received. */
-async function environFor(request: Request, options: Parameters<typeof toFetchHandler>[1] = {}): Promise<Environ> {
+async function environFor(request: Request, options: Parameters<typeof toFetchHandler>[1] = {}, context?: unknown): Promise<Environ> {
   let seen: Environ | undefined;
   const handler = toFetchHandler((environ, startResponse) => {
     seen = { ...environ };
     startResponse('200 OK', plain);
     return [];
   }, { errors: quiet, ...options });
-  const response = await handler(request);
+  const response = await handler(request, context);
   assert.equal(response.status, 200);
   return seen as Environ;
 }
@@ -153,17 +153,36 @@ describe('toFetchHandler: the environ', T, () => {
     assert.ok(!('CONTENT_LENGTH' in undeclared));
   });
 
-  test('an ambiguous Content-Length is answered 400 without calling the application (request.framing)', async () => {
+  test('requests a platform should have refused are refused here, without calling the application (request.*)', async () => {
     let called = 0;
     const handler = toFetchHandler(() => {
       called++;
       return [];
-    });
-    for (const headers of [{ 'content-length': 'abc' }, { 'content-length': '3', 'transfer-encoding': 'chunked' }]) {
-      const response = await handler(new Request('http://localhost/', { method: 'POST', body: 'abc', headers }));
-      assert.equal(response.status, 400);
+    }, { maxTargetLength: 100 });
+    const refused: Array<[Request, number]> = [
+      [new Request('http://localhost/', { method: 'POST', body: 'abc', headers: { 'content-length': 'abc' } }), 400], // request.framing
+      [new Request('http://localhost/', { method: 'POST', body: 'abc', headers: { 'content-length': '3', 'transfer-encoding': 'chunked' } }), 400],
+      [new Request('http://localhost/', { method: 'POST', body: 'abc', headers: { 'transfer-encoding': 'gzip, chunked' } }), 501], // request.coding
+      [new Request('http://localhost/', { headers: [['host', 'a'], ['host', 'b']] }), 400], // request.host
+      [new Request(`http://localhost/${'a'.repeat(100)}`), 414], // request.target-length
+    ];
+    for (const [request, status] of refused) {
+      const response = await handler(request);
+      assert.equal(response.status, status, request.url);
+      if (status !== 414) assert.equal(response.headers.get('connection'), 'close', 'request.close-after-reject');
     }
     assert.equal(called, 0);
+  });
+
+  test('REMOTE_PORT and SERVER_PROTOCOL from the platform context (env.remote-port, env.server-protocol)', async () => {
+    const info = { port: 50123, version: '2' };
+    const environ = await environFor(new Request('http://localhost/'), {
+      remotePort: (_request: Request, context: unknown) => (context as typeof info | undefined)?.port,
+      serverProtocol: (_request: Request, context: unknown) => `HTTP/${(context as typeof info | undefined)?.version ?? '1.1'}`,
+    }, info);
+    assert.equal(environ.REMOTE_PORT, '50123');
+    assert.equal(environ.SERVER_PROTOCOL, 'HTTP/2');
+    assert.ok(!('REMOTE_PORT' in (await environFor(new Request('http://localhost/')))), 'absent when unknown (env.cgi.absent)');
   });
 
   test('the tsgi keys: version, flags, streams, an AbortSignal; extra keys from options (env.tsgi.required, env.inject)', async () => {
@@ -301,6 +320,47 @@ describe('toFetchHandler: the response', T, () => {
     assert.equal(settled, false);
     release();
     assert.equal(await (await pending).text(), 'late');
+  });
+
+  test('write(): each write is sent in order, and its Promise waits for the reader (write.promise, write.then-body)', async () => {
+    let written = 0;
+    const handler = toFetchHandler(async (_environ, startResponse) => {
+      const write = startResponse('200 OK', plain);
+      for (const part of ['one ', 'two ']) {
+        await write(encode(part));
+        written++;
+      }
+      return [encode('three')];
+    });
+    const response = await handler(new Request('http://localhost/'));
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    assert.equal(decoder.decode((await reader.read()).value), 'one ');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(written, 0, 'the first write waits until the reader asks for more');
+    let rest = '';
+    for (let step = await reader.read(); !step.done; step = await reader.read()) rest += decoder.decode(step.value);
+    assert.equal(rest, 'two three');
+    assert.equal(written, 2);
+  });
+
+  test('a body whose close() returns a Promise ends only once it settled (close.await)', async () => {
+    let settle!: () => void;
+    const closing = new Promise<void>((resolve) => (settle = resolve));
+    let closed = false;
+    const handler = toFetchHandler((_environ, startResponse) => {
+      startResponse('200 OK', plain);
+      return Object.assign([encode('a'), encode('b')], { close: () => closing.then(() => void (closed = true)) });
+    });
+    const text = handler(new Request('http://localhost/')).then((response) => response.text());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let done = false;
+    void text.then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(done, false, 'the response ended before close() settled');
+    settle();
+    assert.equal(await text, 'ab');
+    assert.equal(closed, true);
   });
 
   test('204 and 304 have a null body', async () => {

@@ -57,6 +57,13 @@ describe('fetchApp: the request', T, () => {
     assert.equal(seen[3]!.CONTENT_LENGTH, '2');
   });
 
+  test('a fragment is not part of the request target', async () => {
+    const { app, seen } = describing();
+    await (await fetchApp(app, '/page?x=1#section')).text();
+    assert.equal(seen[0]!.QUERY_STRING, 'x=1');
+    assert.equal(seen[0]!.REQUEST_URI, '/page?x=1');
+  });
+
   test('a body of known length is declared with Content-Length, as fetch would send it', async () => {
     const { app, seen } = describing();
     const bodies: Array<[NonNullable<RequestInit['body']>, string]> = [

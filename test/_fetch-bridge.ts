@@ -1,0 +1,84 @@
+// A minimal node:http server that hands each request to a fetch handler, as Deno or Bun
+// would: for running the conformance suite against toFetchHandler. It only translates.
+// What a fetch platform owns, it does as they do: Node parses the request, the Headers
+// object orders the response headers, and a failed body stream truncates the message.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+
+/** What the bridge passes as the handler's second argument, as platforms pass connection info. */
+export interface BridgeInfo {
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  httpVersion: string;
+}
+
+export type BridgedHandler = (request: Request, info: BridgeInfo) => Promise<Response>;
+
+/** Listens on a free port of 127.0.0.1; `close()` waits for running responses, as a graceful shutdown does. */
+export async function listenFetch(handler: BridgedHandler): Promise<{ port: number; close(): Promise<void> }> {
+  const running = new Set<Promise<void>>();
+  const server = createServer((req, res) => {
+    const exchange = bridge(handler, req, res).finally(() => running.delete(exchange));
+    running.add(exchange);
+  });
+  // A client that half-closes after its request is still waiting for the response.
+  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.race([Promise.all(running), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+async function bridge(handler: BridgedHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client went away'));
+  });
+  const headers = new Headers();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const method = req.method ?? 'GET';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal };
+  if (method !== 'GET' && method !== 'HEAD') {
+    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  let response: Response;
+  try {
+    const request = new Request(new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`), init);
+    response = await handler(request, { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, httpVersion: req.httpVersion });
+  } catch {
+    if (!res.headersSent) res.destroy();
+    return;
+  }
+  const flat: string[] = [];
+  for (const [name, value] of response.headers) flat.push(name, value);
+  res.writeHead(response.status, response.statusText, flat);
+  if (!response.body || method === 'HEAD') {
+    await response.body?.cancel();
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const step = await reader.read();
+      if (step.done) break;
+      if (!res.write(step.value)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end();
+  } catch {
+    // A failed body: send what was written, then close without completing the message.
+    const socket = res.socket;
+    if (!socket) return void res.destroy();
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}
