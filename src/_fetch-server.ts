@@ -15,10 +15,27 @@ import type { Application, Environ, ErrorStream, HeaderList } from './types.js';
 /**
  * A value fixed for every request, or a function of the request and the platform's second
  * handler argument (Deno's `info`, Bun's `server`) that may return `undefined` for "not known".
+ *
+ * @example
+ * ```ts
+ * const fixed: PerRequest<string, unknown> = '192.0.2.1';
+ * const fromDeno: PerRequest<string, Deno.ServeHandlerInfo> = (_request, info) => info.remoteAddr.hostname;
+ * ```
  */
 export type PerRequest<T, C> = T | ((request: Request, context: C) => T | undefined);
 
-/** Options of `toFetchHandler()`; `C` is the second argument the platform passes to its handler. */
+/**
+ * Options of `toFetchHandler()`; `C` is the second argument the platform passes to its handler.
+ *
+ * @example
+ * ```ts
+ * const options: FetchHandlerOptions<{ ip: string }> = {
+ *   remoteAddr: (_request, context) => context.ip,
+ *   scriptName: '/api',
+ *   environ: { 'myapp.config': { debug: false } },
+ * };
+ * ```
+ */
 export interface FetchHandlerOptions<C = unknown> {
   /**
    * `REMOTE_ADDR`, the client's address, which a fetch `Request` does not carry. Default:
@@ -98,7 +115,10 @@ export interface RequestLike {
 
 /** One request in flight, as the callers of {@link startExchange} see it. */
 export interface Started {
-  /** Settles when the head is sent: with the `Response`, or rejected if the client left first. */
+  /**
+   * Settles with the `Response` once the head is sent (for a body that is complete at once
+   * and has a `close()`, once that has settled too), or rejects if the client left first.
+   */
   readonly response: Promise<Response>;
   /** Settles when the exchange is over and the body closed; undefined when the application was never called. */
   readonly done: Promise<Outcome | undefined>;
@@ -230,11 +250,10 @@ function answer(code: number, reason: string, close = false): Started {
  */
 function addHeaders(environ: Environ, headers: Headers): void {
   const keys = environ as unknown as Record<string, string | undefined>;
-  const declared = headers.get('content-length');
   for (const [name, value] of headers) {
     if (name === 'host' || !HEADER_NAME.test(name)) continue;
     if (name === 'content-type') keys.CONTENT_TYPE = value;
-    else if (name === 'content-length') keys.CONTENT_LENGTH = declared as string;
+    else if (name === 'content-length') keys.CONTENT_LENGTH = value; // digits: startExchange refused anything else
     else {
       const key = `HTTP_${name.toUpperCase().replaceAll('-', '_')}`;
       // Only set-cookie comes out of a Headers object more than once.
@@ -289,6 +308,7 @@ class FetchExchange implements Transport, Started {
   // True while runExchange() runs synchronously; the end it sends then needs no waiting.
   #starting = false;
   #endLater: { chunk: Uint8Array | undefined } | undefined;
+  #cancelled = false;
 
   constructor(request: RequestLike, target: string, errors: ErrorStream) {
     this.#request = request;
@@ -381,7 +401,8 @@ class FetchExchange implements Transport, Started {
   #finishBody(last: Uint8Array | undefined): void {
     if (!this.#responded) return this.#respond(last ?? null);
     const stream = this.#stream;
-    if (!stream) return;
+    // A reader may cancel the stream while the end waits for close().
+    if (!stream || this.#cancelled) return;
     if (last) stream.enqueue(last);
     stream.close();
   }
@@ -424,7 +445,10 @@ class FetchExchange implements Transport, Started {
           this.#stream = controller;
         },
         pull: () => this.#settleReady(),
-        cancel: (reason) => this.#disconnect(new Error('the response body was cancelled before it was complete', { cause: reason })),
+        cancel: (reason) => {
+          this.#cancelled = true;
+          this.#disconnect(new Error('the response body was cancelled before it was complete', { cause: reason }));
+        },
       },
       // Nothing is produced before the consumer asks for it: a slow reader slows the body down.
       { highWaterMark: 0 },

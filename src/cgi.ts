@@ -34,14 +34,32 @@ import { guessScheme } from './util.js';
 
 export type { Outcome } from './handler.js';
 
-/** Where a CGI script writes its response: `process.stdout`, or any Node `Writable`. */
+/**
+ * Where a CGI script writes its response: `process.stdout`, or any Node `Writable`.
+ *
+ * @example
+ * ```ts
+ * import { PassThrough } from 'node:stream';
+ * const stdout: CgiOutput = new PassThrough();
+ * ```
+ */
 export interface CgiOutput {
   write(chunk: Uint8Array, callback?: (error?: Error | null) => void): boolean;
   on(event: 'drain' | 'error' | 'close', listener: (error?: Error) => void): unknown;
   off(event: 'drain' | 'error' | 'close', listener: (error?: Error) => void): unknown;
 }
 
-/** The request and the streams of a CGI script; each defaults to the process's own. */
+/**
+ * The request and the streams of a CGI script; each defaults to the process's own.
+ *
+ * @example
+ * ```ts
+ * const options: CgiOptions = {
+ *   env: { REQUEST_METHOD: 'GET', SCRIPT_NAME: '/cgi-bin/app', PATH_INFO: '/', QUERY_STRING: '', SERVER_NAME: 'localhost', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', REMOTE_ADDR: '127.0.0.1' },
+ *   stdin: [],
+ * };
+ * ```
+ */
 export interface CgiOptions {
   /**
    * The CGI variables, as Node's `process.env` holds them: text decoded from UTF-8, which

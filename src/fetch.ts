@@ -34,7 +34,14 @@ import { requestUri } from './util.js';
 
 export type { FetchHandlerOptions, PerRequest } from './_fetch-server.js';
 
-/** A fetch-style handler: what Deno.serve, Bun.serve and workers call for each request. */
+/**
+ * A fetch-style handler: what Deno.serve, Bun.serve and workers call for each request.
+ *
+ * @example
+ * ```ts
+ * const handler: FetchHandler = (request) => new Response(`${request.method} ${new URL(request.url).pathname}\n`);
+ * ```
+ */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 /**

@@ -28,7 +28,14 @@ import { TOKEN } from './_http.js';
 import type { Application, ErrorStream } from './types.js';
 import { validator } from './validate.js';
 
-/** The options of {@link fetchApp}: a `RequestInit`, and what a test may want of the server. */
+/**
+ * The options of {@link fetchApp}: a `RequestInit`, and what a test may want of the server.
+ *
+ * @example
+ * ```ts
+ * const init: FetchAppInit = { method: 'POST', body: 'a=1', remoteAddr: '192.0.2.7', environ: { REMOTE_USER: 'ada' } };
+ * ```
+ */
 export interface FetchAppInit extends RequestInit {
   /** Wrap the application in `validator()`, which throws on every contract violation. Default: true. */
   validate?: boolean;

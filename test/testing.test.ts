@@ -130,7 +130,7 @@ describe('fetchApp: the request', T, () => {
       startResponse('200 OK', plain);
       return Object.assign(
         (async function* () {
-          await new Promise((resolve) => signal!.addEventListener('abort', resolve));
+          if (!signal!.aborted) await new Promise((resolve) => signal!.addEventListener('abort', resolve));
         })(),
         { close: () => void closes++ },
       );
