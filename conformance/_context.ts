@@ -102,8 +102,10 @@ export function createContext(init: ContextInit): CaseContext {
   };
 }
 
-/** A value in a failure message: JSON, cut short. */
+/** A value in a failure message: JSON with every code unit above U+007E escaped (byte strings show their octets), cut short. */
 export function show(value: unknown): string {
-  const text = value === undefined ? 'undefined' : Buffer.isBuffer(value) ? JSON.stringify(value.toString('latin1')) : JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 160 ? `${text.slice(0, 157)}...` : text;
+  const json = value === undefined ? 'undefined' : JSON.stringify(Buffer.isBuffer(value) ? value.toString('latin1') : value);
+  if (json === undefined) return String(value);
+  const text = json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }

@@ -13,7 +13,7 @@ import type { Application } from '../src/types.js';
 import { validator, type ValidationError } from '../src/validate.js';
 import { sectionOf, selected } from './_select.js';
 import { WireConnection, type ReadOptions, type WireResponse } from './_wire.js';
-import { buildReport } from './report.js';
+import { buildReport, violationFailure } from './report.js';
 import { bounded, muteReportedWarnings } from './server.js';
 import { CaseFailure, type CaseResult, type ConformanceReport, type Failure, type Selection } from './types.js';
 
@@ -345,7 +345,7 @@ async function runAppCase(c: AppCase, port: number, timeout: number, found: () =
   for (const error of found()) {
     if (seen.has(error.message)) continue;
     seen.add(error.message);
-    violations.push({ requirement: error.requirement, level: error.level, message: `${error.side}: ${error.message}`, source: 'validator' });
+    violations.push(violationFailure(error));
   }
   const all = [...violations, ...failures];
   const warnings: Failure[] = [];

@@ -40,6 +40,7 @@ export type {
   ErrorSink,
   Failure,
   Level,
+  LevelTally,
   ProbeCall,
   RecordedCall,
   RequestOptions,

@@ -6,7 +6,8 @@
  */
 import { requirements as table, type Level, type RequirementId } from '../src/_requirements.js';
 import { sectionOf } from './_select.js';
-import type { Capability, CaseResult, CaseStatus, ConformanceReport, RequirementResult, Tally } from './types.js';
+import type { ValidationError } from '../src/validate.js';
+import type { Capability, CaseResult, CaseStatus, ConformanceReport, Failure, LevelTally, RequirementResult, Tally } from './types.js';
 
 /** The version of the spec the suite checks. */
 export const SPEC_VERSION = '1.0';
@@ -14,6 +15,11 @@ export const SPEC_VERSION = '1.0';
 const LEVELS: readonly Level[] = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'];
 
 const emptyTally = (): Tally => ({ pass: 0, fail: 0, 'n/a': 0, skipped: 0 });
+
+/** A validator finding as a failure: the message without the ID the report prints anyway. */
+export function violationFailure(error: ValidationError): Failure {
+  return { requirement: error.requirement, level: error.level, message: error.message.replace(/^\[[^\]]+\] /, ''), source: 'validator' };
+}
 
 /** Assembles a report from the results of a run. */
 export function buildReport(init: {
@@ -26,7 +32,7 @@ export function buildReport(init: {
   const totals = emptyTally();
   for (const result of init.results) totals[result.status]++;
   const reqs = requirementResults(init.results);
-  const levels = Object.fromEntries(LEVELS.map((level) => [level, emptyTally()])) as Record<Level, Tally>;
+  const levels = Object.fromEntries(LEVELS.map((level) => [level, { ...emptyTally(), unproven: 0 }])) as Record<Level, LevelTally>;
   for (const r of reqs) levels[r.level][r.status]++;
   return {
     kind: init.kind,
@@ -44,8 +50,8 @@ export function buildReport(init: {
 
 /**
  * A requirement fails when a failure names it; otherwise it passes when a case that cites
- * it passed, and takes the outcome of its cases when none did (a case that failed for
- * another reason leaves it unproven, which counts as failed).
+ * it passed. When every case citing it failed for another reason, it is unproven: the
+ * client stopped at the first failure, before it was checked.
  */
 function requirementResults(results: readonly CaseResult[]): RequirementResult[] {
   const cited = new Map<RequirementId, string[]>();
@@ -64,10 +70,10 @@ function requirementResults(results: readonly CaseResult[]): RequirementResult[]
   const out: RequirementResult[] = [];
   for (const [id, cases] of cited) {
     const statuses = cases.map((c) => byId.get(c)?.status).filter((s): s is CaseStatus => s !== undefined);
-    let status: CaseStatus;
+    let status: RequirementResult['status'];
     if (failed.has(id)) status = 'fail';
     else if (statuses.includes('pass')) status = 'pass';
-    else if (statuses.includes('fail')) status = 'fail';
+    else if (statuses.includes('fail')) status = 'unproven';
     else if (statuses.includes('n/a')) status = 'n/a';
     else status = 'skipped';
     out.push({ id, level: table[id].level, status, cases });
@@ -131,10 +137,13 @@ export function formatReport(report: ConformanceReport, options: FormatOptions =
     `${report.results.length} ${noun}: ${t.pass} passed, ${t.fail} failed, ${t['n/a']} not applicable, ${t.skipped} skipped (${(report.ms / 1000).toFixed(1)} s)`,
     'requirements, by level:',
   );
-  for (const [level, tally] of Object.entries(report.levels) as Array<[Level, Tally]>) {
-    const sum = tally.pass + tally.fail + tally['n/a'] + tally.skipped;
+  for (const [level, tally] of Object.entries(report.levels) as Array<[Level, LevelTally]>) {
+    const sum = tally.pass + tally.fail + tally['n/a'] + tally.skipped + tally.unproven;
     if (sum === 0) continue;
-    lines.push(`  ${level.padEnd(10)}  ${String(tally.pass).padStart(3)} passed  ${String(tally.fail).padStart(3)} failed  ${String(tally['n/a']).padStart(3)} n/a  ${String(tally.skipped).padStart(3)} skipped`);
+    const count = (n: number, what: string) => `${String(n).padStart(3)} ${what}`;
+    let line = `  ${level.padEnd(10)}  ${count(tally.pass, 'passed')}  ${count(tally.fail, 'failed')}  ${count(tally['n/a'], 'n/a')}  ${count(tally.skipped, 'skipped')}`;
+    if (tally.unproven) line += `  ${count(tally.unproven, 'unproven')}`;
+    lines.push(line);
   }
   lines.push(report.ok ? 'PASSED' : 'FAILED', '');
   return lines.join('\n');

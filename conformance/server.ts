@@ -6,12 +6,11 @@
  * @module
  */
 import { requirements as table, type RequirementId } from '../src/_requirements.js';
-import type { ValidationError } from '../src/validate.js';
 import { createContext } from './_context.js';
 import { Board, Probe } from './_probe.js';
 import { missingCapabilities, sectionOf, selected, settleCapabilities } from './_select.js';
 import { serverCases } from './cases/index.js';
-import { buildReport } from './report.js';
+import { buildReport, violationFailure } from './report.js';
 import {
   CaseFailure,
   type Capability,
@@ -149,7 +148,7 @@ async function runCase(c: ServerCase, run: RunInit): Promise<CaseResult> {
   const warnings: Failure[] = [];
   const found: Failure[] = [];
   for (const violation of board.violations) {
-    const failure = fromViolation(violation);
+    const failure = violationFailure(violation);
     const should = violation.level === 'SHOULD' || violation.level === 'SHOULD NOT';
     if (should && !c.requirements.includes(violation.requirement)) warnings.push(failure);
     else if (!found.some((f) => f.message === failure.message)) found.push(failure);
@@ -173,10 +172,6 @@ function clientFailure(c: ServerCase, error: unknown): Failure {
   const first: RequirementId | undefined = c.requirements[0];
   const message = error instanceof Error ? error.message : String(error);
   return { requirement: first, level: first && table[first].level, message, source: 'runner' };
-}
-
-function fromViolation(error: ValidationError): Failure {
-  return { requirement: error.requirement, level: error.level, message: `${error.side}: ${error.message}`, source: 'validator' };
 }
 
 /** Rejects with `message` when `promise` has not settled within `ms`. */

@@ -277,11 +277,20 @@ export interface Tally {
   skipped: number;
 }
 
-/** A requirement's outcome over every case that cites it: failed if one failed, passed if one passed and none failed. */
+/** Counts of requirements by outcome: a {@link Tally}, and those left unproven. */
+export interface LevelTally extends Tally {
+  unproven: number;
+}
+
+/**
+ * A requirement's outcome over every case that cites it: `fail` when a failure names it,
+ * `pass` when a case citing it passed, `unproven` when every case citing it failed for
+ * another reason before it was checked, else `n/a` or `skipped` as its cases were.
+ */
 export interface RequirementResult {
   readonly id: RequirementId;
   readonly level: Level;
-  readonly status: CaseStatus;
+  readonly status: CaseStatus | 'unproven';
   /** The cases that cite it. */
   readonly cases: readonly string[];
 }
@@ -301,7 +310,7 @@ export interface ConformanceReport {
   /** Cases by outcome. */
   readonly totals: Tally;
   /** Requirements by level and outcome. */
-  readonly levels: Readonly<Record<Level, Tally>>;
+  readonly levels: Readonly<Record<Level, LevelTally>>;
   readonly requirements: readonly RequirementResult[];
   readonly ms: number;
 }
