@@ -288,7 +288,7 @@ describe('runCgi under a real web server (python3 -m http.server --cgi)', { time
 
   before(async () => {
     try {
-      execFileSync('python3', ['--version'], { stdio: 'ignore' });
+      execFileSync('python3', ['--version'], { stdio: 'ignore', timeout: 5000 });
     } catch {
       available = false;
       return;
