@@ -28,7 +28,8 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { HOP_BY_HOP, show } from './_http.js';
-import { resolveSettings, sentHeaders, startExchange, type FetchHandlerOptions } from './_fetch-server.js';
+import { resolveSettings, startExchange, type FetchHandlerOptions } from './_fetch-server.js';
+import { sentHeaders } from './_fetch-transport.js';
 import type { Application, Environ, HeaderList, InputStream, ResponseBody, StartResponse } from './types.js';
 import { requestUri } from './util.js';
 
