@@ -4,7 +4,7 @@
  * and what they accept, and framing bugs hide in exactly what they normalise. Every wait
  * is bounded.
  */
-import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 
 /** One response as it arrived. */
@@ -46,12 +46,15 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 /** A client connection that reads responses one at a time. */
 export class WireConnection {
   readonly socket: Socket;
+  /** The TCP socket under a TLS one, which alone can send a reset. */
+  readonly #tcp: Socket;
   #buffer: Buffer = Buffer.alloc(0);
   #closed = false;
   #waiters: Array<() => void> = [];
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, tcp: Socket) {
     this.socket = socket;
+    this.#tcp = tcp;
     socket.on('data', (data: Buffer) => {
       this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, data]) : data;
       this.#wake();
@@ -67,9 +70,8 @@ export class WireConnection {
   /** Connects within `ms`; rejects when the server does not accept the connection. */
   static open(host: string, port: number, tls = false, ms = 2000): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket: Socket = tls
-        ? connectTls({ host, port, rejectUnauthorized: false, servername: host.includes(':') ? undefined : host }, ready)
-        : connectTcp(port, host, ready);
+      const tcp = connectTcp(port, host, tls ? undefined : ready);
+      const socket: Socket = tls ? connectTls({ socket: tcp, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) }, ready) : tcp;
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new Error(`no connection to ${host}:${port} within ${ms} ms`));
@@ -77,13 +79,14 @@ export class WireConnection {
       function ready(): void {
         clearTimeout(timer);
         socket.off('error', failed);
-        resolve(new WireConnection(socket));
+        resolve(new WireConnection(socket, tcp));
       }
       function failed(error: Error): void {
         clearTimeout(timer);
         reject(error);
       }
       socket.once('error', failed);
+      if (tls) tcp.once('error', failed);
     });
   }
 
@@ -109,8 +112,9 @@ export class WireConnection {
   /** Goes away abruptly, with a TCP reset, so that the server learns at once. */
   reset(): void {
     if (this.socket.destroyed) return;
-    if (typeof this.socket.resetAndDestroy === 'function' && !this.#isTls()) this.socket.resetAndDestroy();
-    else this.socket.destroy();
+    // Only the TCP socket: destroying a TLS socket first would send close_notify, which a
+    // server that allows half-open connections rightly takes for a half-close.
+    this.#tcp.resetAndDestroy();
   }
 
   destroy(): void {
@@ -257,10 +261,6 @@ export class WireConnection {
       }
       offset = end + 2;
     }
-  }
-
-  #isTls(): boolean {
-    return 'encrypted' in this.socket;
   }
 
   #wake(): void {
