@@ -9,6 +9,7 @@ import { FetchExchange, toHeaders, type RequestLike, type Started } from './_fet
 import { DIGITS } from './_http.js';
 import { createInputStream } from './_input.js';
 import { decodePath, splitTarget } from './_node.js';
+import { defineLazySignal } from './_signal.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 
 export type { RequestLike, Started } from './_fetch-transport.js';
@@ -160,8 +161,8 @@ export function startExchange<C>(
     'tsgi.multiprocess': settings.multiprocess,
     'tsgi.run_once': false,
     'tsgi.input_terminated': true,
-    'tsgi.signal': exchange.signal,
-  } satisfies Environ as Environ;
+  } satisfies Omit<Environ, 'tsgi.signal'> as unknown as Environ;
+  defineLazySignal(environ, exchange.signal);
   const port = settings.remotePort === undefined ? undefined : perRequest(settings.remotePort, request, context);
   if (port !== undefined) environ.REMOTE_PORT = String(port);
   addHeaders(environ, headers);

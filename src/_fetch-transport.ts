@@ -5,6 +5,7 @@
  * away. `_fetch-server.ts` builds the environ and starts it.
  */
 import { type BodySource, limitBody, streamSource } from './_body-source.js';
+import { LazyAbort } from './_signal.js';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
 import type { Application, Environ, ErrorStream, HeaderList } from './types.js';
 
@@ -81,10 +82,10 @@ export class FetchExchange implements Transport, Started {
   readonly method: string;
   readonly target: string;
   readonly errors: ErrorStream;
-  readonly signal: AbortSignal;
+  /** The core's view of the exchange; the environ's `tsgi.signal` is created from it when read. */
+  readonly signal = new LazyAbort();
   readonly response: Promise<Response>;
   done: Promise<Outcome | undefined> = Promise.resolve(undefined);
-  readonly #controller = new AbortController();
   readonly #request: RequestLike;
   #resolve!: (response: Response) => void;
   #reject!: (reason: unknown) => void;
@@ -111,7 +112,6 @@ export class FetchExchange implements Transport, Started {
     this.method = request.method;
     this.target = target;
     this.errors = errors;
-    this.signal = this.#controller.signal;
     this.response = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -264,7 +264,7 @@ export class FetchExchange implements Transport, Started {
     if (this.#state !== OPEN) return;
     this.#state = GONE;
     this.#stopListening();
-    this.#controller.abort(reason);
+    this.signal.abort(reason);
     this.#source?.cancel(reason);
     this.#settleReady(reason);
   }
