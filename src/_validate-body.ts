@@ -43,6 +43,8 @@ interface BodyState {
   warnedHead: boolean;
   /** The file behind a body that the server's file wrapper made. */
   file: FileRecord | undefined;
+  /** The garbage-collection watch's token, when the body is watched. */
+  token: Unclosed | undefined;
 }
 
 /** What a body garbage-collected without `close()` reports; holds nothing that keeps the body alive. */
@@ -70,45 +72,69 @@ export function wrapBody(ex: Exchange, body: ResponseBody): ResponseBody {
     samples: undefined,
     warnedHead: false,
     file: fileOf(body),
+    token: undefined,
   };
-  const token: Unclosed = { r: ex.r, where: ex.where };
-  const close = makeClose(ex, s, body, token);
-  const wrapped = Array.isArray(body) ? wrapArray(ex, s, body, close) : wrapIterable(ex, s, body, close);
+  if (Array.isArray(body)) {
+    ex.bodyReturned = true;
+    // An array without close() gains one (to check how the server closes it) only in a
+    // thorough exchange. Elsewhere it stays as it is, so a server keeps its fast path for
+    // it; and once startResponse has been called, all there is to check is known now, so
+    // the server gets the array itself rather than a proxy, which engines iterate slowly.
+    if ((body as { close?: unknown }).close === undefined && !ex.thorough) {
+      if (!ex.head) return wrapArray(ex, s, body, undefined);
+      checkArray(ex, s, body, false);
+      return body;
+    }
+    return watch(ex, s, wrapArray(ex, s, body, makeClose(ex, s, body)));
+  }
   ex.bodyReturned = true;
-  if (ex.thorough) unclosed.register(wrapped, token, token);
+  return watch(ex, s, wrapIterable(ex, s, body, makeClose(ex, s, body)));
+}
+
+/** Registers a body that has `close()` with the garbage-collection watch, in a thorough exchange. */
+function watch(ex: Exchange, s: BodyState, wrapped: ResponseBody): ResponseBody {
+  if (ex.thorough) {
+    s.token = { r: ex.r, where: ex.where };
+    unclosed.register(wrapped, s.token, s.token);
+  }
   return wrapped;
 }
 
-function wrapArray(ex: Exchange, s: BodyState, array: unknown[], close: () => unknown): ResponseBody {
+function wrapArray(ex: Exchange, s: BodyState, array: unknown[], close: (() => unknown) | undefined): ResponseBody {
   return new Proxy(array, {
     get(target, key, receiver) {
-      if (key === 'close') return close;
       if (typeof key === 'string') {
         const code = key.charCodeAt(0);
-        const index = code >= 0x30 && code <= 0x39;
-        if (index || key === 'length') {
-          if (index && s.closeCalls) boundary(ex, () => ex.fail('close.no-iterate-after', SERVER, 'the server must not read the body after close()', said(`element ${key}`)));
-          if (!s.touched) boundary(ex, () => checkArray(ex, s, target));
-        } else if (key !== 'then' && key in target) {
+        if ((code >= 0x30 && code <= 0x39) || key === 'length') {
+          if (s.closeCalls && code <= 0x39) boundary(ex, () => ex.fail('close.no-iterate-after', SERVER, 'the server must not read the body after close()', said(`element ${key}`)));
+          if (!s.touched) boundary(ex, () => checkArray(ex, s, target, close !== undefined));
+          return target[key as unknown as number];
+        }
+        if (key === 'close') return close;
+        if (key !== 'then' && key in target) {
           boundary(ex, () => ex.fail('server.body.protocol-only', SERVER, "a server may use only an array body's length and elements", said(`.${key}`), 'iterate it, or index it'));
         }
       } else if (key === Symbol.iterator && !s.touched) {
-        boundary(ex, () => checkArray(ex, s, target));
+        boundary(ex, () => checkArray(ex, s, target, close !== undefined));
       }
       return Reflect.get(target, key, receiver);
     },
   }) as unknown as ResponseBody;
 }
 
-/** An array's chunks are all there: check them, and the response as a whole, at once. */
-function checkArray(ex: Exchange, s: BodyState, array: unknown[]): void {
+/**
+ * An array's chunks are all there: check them, and the response as a whole, at once.
+ * With `sample`, remember them, to see at `close()` whether the server changed them.
+ */
+function checkArray(ex: Exchange, s: BodyState, array: unknown[], sample: boolean): void {
   s.touched = true;
-  const samples: Array<[Uint8Array, Sample]> = [];
-  for (const chunk of array) {
+  const samples: Array<[Uint8Array, Sample]> | undefined = sample ? [] : undefined;
+  for (let i = 0; i < array.length; i++) {
+    const chunk = array[i];
     if (!isUint8Array(chunk)) ex.fail('body.chunk.type', APP, 'every chunk must be a Uint8Array', chunk, fixChunk(chunk));
     if (chunk.length) {
       ex.produce(chunk);
-      samples.push([chunk, new Sample(chunk)]);
+      samples?.push([chunk, new Sample(chunk)]);
       // Reading an array drives no application code, so mw.return-promptly and mw.pace do not apply; mw.write-passthrough does.
       if (ex.outer) (ex.outer.innerChunks ??= new WeakSet()).add(chunk);
     }
@@ -308,12 +334,12 @@ function stop(ex: Exchange, s: BodyState, it: AnyIterator, value: unknown): unkn
 }
 
 /** The body's `close()`: the application's, wrapped in the checks of how and when the server calls it. */
-function makeClose(ex: Exchange, s: BodyState, body: ResponseBody, token: Unclosed): () => unknown {
+function makeClose(ex: Exchange, s: BodyState, body: ResponseBody): () => unknown {
   const original = body.close;
   return () =>
     boundary(ex, () => {
       if (++s.closeCalls > 1) ex.fail('close.once', SERVER, "the server must call the body's close() exactly once", said(`call number ${s.closeCalls}`));
-      unclosed.unregister(token);
+      if (s.token) unclosed.unregister(s.token);
       ex.bodyClosed = true;
       let early: unknown;
       try {

@@ -62,6 +62,10 @@ const PLACEHOLDER_PRONE = ['REMOTE_USER', 'AUTH_TYPE', 'REMOTE_HOST', 'REMOTE_ID
 /** Variables of a process environment that are no CGI variable: their presence means a wholesale copy (`env.no-process-env`). */
 const PROCESS_ONLY = ['PATH', 'HOME', 'PWD', 'SHELL'];
 
+/** Methods known to be tokens, so the check can skip its pattern. */
+const COMMON_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+const FLAGS = ['tsgi.multithread', 'tsgi.multiprocess', 'tsgi.run_once', 'tsgi.input_terminated'];
+
 const CGI_NAME = /^[A-Z][A-Z0-9_]*$/;
 const HTTP_NAME = /^HTTP_[A-Z0-9_]+$/;
 const NOT_BYTES = /[^\x00-\xff]/;
@@ -106,8 +110,12 @@ export function checkEnviron(r: Reporter, environ: unknown, thorough: boolean): 
     for (const key of REQUIRED_CGI) dataProperty(r, env, key);
     for (const key of TSGI_KEYS) if (hasOwn(env, key)) dataProperty(r, env, key);
   }
-  const keys = Object.keys(env);
-  for (let i = 0; i < keys.length; i++) checkKey(r, keys[i] as string, env);
+  // for...in walks the engine's enumeration cache, and reading env[key] right in the loop
+  // uses it too; with no enumerable inherited keys (the prototype was checked), it gives
+  // the own enumerable keys, as Object.keys would. tsgi.signal is not read: see checkTsgi.
+  for (const key in env) {
+    if (key !== 'tsgi.signal') checkKey(r, key, env[key]);
+  }
   checkCgi(r, env);
   return checkTsgi(r, env);
 }
@@ -126,32 +134,35 @@ function dataProperty(r: Reporter, env: Record<string, unknown>, key: string): v
   }
 }
 
-/** The checks that apply to every key by its kind: CGI variable, `HTTP_*`, `tsgi.*`, extension. */
-function checkKey(r: Reporter, key: string, env: Record<string, unknown>): void {
-  if (key.includes('.')) {
-    if (key.startsWith('tsgi.')) {
-      if (!TSGI_KEYS.has(key)) r.fail('ext.reserved', SERVER, 'only the spec defines tsgi.* keys', key, 'give the extension a prefix of its own, such as "myserver."');
-    } else if (!EXTENSION_KEY.test(key)) {
-      r.warn('ext.prefix', SERVER, 'an extension key should be lowercase letters, digits, dots and underscores', key);
-    }
-    return;
-  }
-  if (key.startsWith(':')) r.fail('env.http.pseudo', SERVER, 'pseudo-header fields must not appear as environ keys', key);
-  if (key.startsWith('HTTP_')) {
-    if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') {
-      r.fail('env.no-http-content', SERVER, `the environ must not contain ${key}`, key, `use ${key.slice(5)}`);
-    }
+/**
+ * The checks that apply to every key by its kind: `HTTP_*` (the most common, first), a
+ * known CGI variable, `tsgi.*` or another extension, and any other CGI-style name.
+ */
+function checkKey(r: Reporter, key: string, value: unknown): void {
+  const http = key.charCodeAt(0) === 0x48 && key.charCodeAt(4) === 0x5f && key.startsWith('HTTP_');
+  if (http) {
     if (!HTTP_NAME.test(key)) {
       if (/[a-z-]/.test(key)) r.fail('env.http', SERVER, "an HTTP_ key is the header name upper-cased, with '-' replaced by '_'", key);
       r.fail('env.http.name-charset', SERVER, 'a header whose name has characters other than letters, digits and "-" must be left out', key);
     }
-  } else if (!KNOWN_CGI.has(key) && !CGI_NAME.test(key)) {
-    r.fail('ext.dotted', SERVER, 'a key that is not a CGI variable must contain a dot', key, 'name it with a prefix, such as "myserver.name"');
+    if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') {
+      r.fail('env.no-http-content', SERVER, `the environ must not contain ${key}`, key, `use ${key.slice(5)}`);
+    }
+  } else if (!KNOWN_CGI.has(key)) {
+    if (key.includes('.')) {
+      if (key.startsWith('tsgi.')) {
+        if (!TSGI_KEYS.has(key)) r.fail('ext.reserved', SERVER, 'only the spec defines tsgi.* keys', key, 'give the extension a prefix of its own, such as "myserver."');
+      } else if (!EXTENSION_KEY.test(key)) {
+        r.warn('ext.prefix', SERVER, 'an extension key should be lowercase letters, digits, dots and underscores', key);
+      }
+      return;
+    }
+    if (key.charCodeAt(0) === 0x3a) r.fail('env.http.pseudo', SERVER, 'pseudo-header fields must not appear as environ keys', key);
+    if (!CGI_NAME.test(key)) r.fail('ext.dotted', SERVER, 'a key that is not a CGI variable must contain a dot', key, 'name it with a prefix, such as "myserver.name"');
   }
-  const value = env[key];
   if (typeof value !== 'string') r.fail('env.cgi.strings', SERVER, `${key} is a CGI variable, so its value must be a string`, value);
   if (NOT_BYTES.test(value)) r.fail('str.environ', SERVER, `${key} must be a byte string (code units up to U+00FF)`, value, 'map each octet to one code unit (latin-1)');
-  if (key.startsWith('HTTP_')) {
+  if (http) {
     const first = value.charCodeAt(0);
     const last = value.charCodeAt(value.length - 1);
     if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) {
@@ -163,7 +174,7 @@ function checkKey(r: Reporter, key: string, env: Record<string, unknown>): void 
 /** The CGI variables with rules of their own (their types were checked by {@link checkKey}). */
 function checkCgi(r: Reporter, env: Record<string, unknown>): void {
   const method = env.REQUEST_METHOD as string;
-  if (!TOKEN.test(method)) r.fail('env.request-method', SERVER, 'REQUEST_METHOD must be a non-empty token', method);
+  if (!COMMON_METHODS.has(method) && !TOKEN.test(method)) r.fail('env.request-method', SERVER, 'REQUEST_METHOD must be a non-empty token', method);
   const script = env.SCRIPT_NAME as string;
   const path = env.PATH_INFO as string;
   if (script === '/') {
@@ -184,7 +195,7 @@ function checkCgi(r: Reporter, env: Record<string, unknown>): void {
   if (name === '') r.fail('env.server-name', SERVER, 'SERVER_NAME must not be empty', name);
   if (name.includes(':') && !(name.startsWith('[') && name.endsWith(']'))) r.fail('env.server-name', SERVER, 'an IPv6 SERVER_NAME must be in square brackets', name);
   if (!DIGITS.test(env.SERVER_PORT as string)) r.fail('env.server-port', SERVER, 'SERVER_PORT must be decimal digits', env.SERVER_PORT);
-  if (!PROTOCOL.test(env.SERVER_PROTOCOL as string)) r.fail('env.server-protocol', SERVER, 'SERVER_PROTOCOL must be HTTP/1.x, HTTP/2 or HTTP/3', env.SERVER_PROTOCOL);
+  if (env.SERVER_PROTOCOL !== 'HTTP/1.1' && !PROTOCOL.test(env.SERVER_PROTOCOL as string)) r.fail('env.server-protocol', SERVER, 'SERVER_PROTOCOL must be HTTP/1.x, HTTP/2 or HTTP/3', env.SERVER_PROTOCOL);
   const addr = env.REMOTE_ADDR as string;
   if (addr !== knownAddress) {
     if (isIP(addr) === 0) r.fail('env.remote-addr', SERVER, 'REMOTE_ADDR must be an IPv4 or IPv6 address, without brackets', addr);
@@ -221,7 +232,7 @@ function checkTsgi(r: Reporter, env: Record<string, unknown>): PropertyDescripto
   for (const method of ERRORS_METHODS) {
     if (typeof (errors as Record<string, unknown>)[method] !== 'function') r.fail('errors.methods', SERVER, `tsgi.errors must have a ${method} method`, errors);
   }
-  for (const key of ['tsgi.multithread', 'tsgi.multiprocess', 'tsgi.run_once', 'tsgi.input_terminated']) {
+  for (const key of FLAGS) {
     if (typeof env[key] !== 'boolean') r.fail('env.tsgi.flags', SERVER, `${key} must be true or false`, env[key]);
   }
   if (env['tsgi.input_terminated'] !== true) r.fail('env.tsgi.input-terminated', SERVER, 'tsgi.input_terminated must be true', env['tsgi.input_terminated']);

@@ -1,18 +1,18 @@
 /**
- * The validator's stand-ins for `tsgi.input`, `tsgi.errors` and `tsgi.file_wrapper`.
- * Each checks how the application calls it (throwing synchronously into the caller) and
- * what the server's stream gives back (rejecting the read that got it, naming the
- * server). Members the spec does not list throw `streams.members` when the application
- * reaches for them.
+ * The validator's stand-ins for `tsgi.input` (in `_validate-input.ts`), `tsgi.errors` and
+ * `tsgi.file_wrapper`. Each checks how the application calls it (throwing synchronously
+ * into the caller) and what the server's stream gives back (rejecting the read that got
+ * it, naming the server). Members the spec does not list throw `streams.members` when
+ * the application reaches for them.
  */
 import { isUint8Array } from './_http.js';
 import { Exchange, isThenable } from './_validate-exchange.js';
-import { ValidationError, said, type MustId } from './_validate-report.js';
-import type { Environ, ErrorStream, FileLike, FileWrapper, InputStream, ResponseBody } from './types.js';
+import { CheckedInput } from './_validate-input.js';
+import { ValidationError, said } from './_validate-report.js';
+import type { Environ, ErrorStream, FileLike, FileWrapper, ResponseBody } from './types.js';
 
 const APP = 'application';
 const SERVER = 'server';
-const LF = 0x0a;
 
 /** Members an application might use to close a stream; always refused (`streams.members`). */
 const CLOSERS: ReadonlySet<string> = new Set(['close', 'destroy', 'end', 'cancel']);
@@ -33,200 +33,102 @@ export function exchangeOf(environ: Environ): Exchange | undefined {
 /** Replaces the environ's streams and file wrapper with checking stand-ins. */
 export function wrapStreams(ex: Exchange, environ: Environ): void {
   const length = environ.CONTENT_LENGTH;
-  environ['tsgi.input'] = wrapInput(ex, environ['tsgi.input'], length === undefined ? undefined : Number(length));
-  environ['tsgi.errors'] = wrapErrors(ex, environ['tsgi.errors']);
+  const input = environ['tsgi.input'];
+  environ['tsgi.input'] = standIn(new CheckedInput(ex, input, length === undefined ? undefined : Number(length)), ex, input, INPUT);
+  const errors = environ['tsgi.errors'];
+  environ['tsgi.errors'] = standIn(new CheckedErrors(ex, errors), ex, errors, ERRORS);
   const fileWrapper = environ['tsgi.file_wrapper'];
   if (fileWrapper) environ['tsgi.file_wrapper'] = wrapFileWrapper(ex, fileWrapper);
 }
 
-/** A proxy that refuses the members of a stream the spec does not list. */
-function guard<T extends object>(ex: Exchange, name: string, inner: object, target: T): T {
-  return new Proxy(target, {
-    get(t, key, receiver) {
-      if (key in t) return Reflect.get(t, key, receiver);
-      if (key === OWNER) return ex;
-      if (typeof key === 'string' && (CLOSERS.has(key) || key in inner)) {
-        ex.fail('streams.members', APP, `an application uses only the members of ${name} that the spec lists, and never closes it`, said(`.${key}`));
-      }
-      return undefined;
-    },
-  });
+/** What the shared proxy handler needs to know of a stand-in stream. */
+interface Stand {
+  readonly target: object;
+  readonly ex: Exchange;
+  readonly inner: object;
+  readonly kind: Kind;
 }
 
-function checkSize(ex: Exchange, call: string, value: unknown): void {
-  if (value !== undefined && !Number.isSafeInteger(value)) {
-    ex.fail('input.args', APP, `${call} takes undefined or an integer`, value, typeof value === 'string' ? 'convert it with Number()' : undefined);
-  }
+/** A kind of stream: its name, and the members the spec lists for it. */
+interface Kind {
+  readonly name: string;
+  readonly members: ReadonlySet<PropertyKey>;
 }
 
-function wrapInput(ex: Exchange, inner: InputStream, declared: number | undefined): InputStream {
-  let issued = 0;
-  let settled = 0;
-  let total = 0;
-  /** Set once the server said the body ended: the rule a later non-empty read would break. */
-  let ended: MustId | undefined;
+const INPUT: Kind = { name: 'tsgi.input', members: new Set(['read', 'readLine', 'readLines', Symbol.asyncIterator]) };
+const ERRORS: Kind = { name: 'tsgi.errors', members: new Set(['write', 'writeLines', 'flush']) };
 
-  /** Checks a read's result when it settles, in the order the reads were made (`input.order`). */
-  function track<T>(result: unknown, call: string, check: (value: T) => void): Promise<T> {
-    if (!isThenable(result)) ex.fail('input.methods', SERVER, `${call} must return a Promise`, result);
-    const seq = issued++;
-    const inOrder = (): void => {
-      if (seq !== settled) {
-        settled = Math.max(settled, seq + 1);
-        ex.fail('input.order', SERVER, 'reads must settle in the order they were made', said(`read ${seq + 1} settled before read ${settled}`));
-      }
-      settled++;
-    };
-    return Promise.resolve(result as PromiseLike<T>).then(
-      (value) => {
-        inOrder();
-        check(value);
-        return value;
-      },
-      (error: unknown) => {
-        inOrder();
-        throw error;
-      },
-    );
-  }
-  function bytes(value: unknown, call: string): asserts value is Uint8Array {
-    if (!isUint8Array(value)) ex.fail('input.bytes', SERVER, `${call} must resolve with a Uint8Array`, value);
-  }
-  /** Counts bytes delivered; a non-empty result after the end breaks the rule that ended it. */
-  function got(n: number): void {
-    if (n === 0) return;
-    if (ended) ex.fail(ended, SERVER, 'once the body has ended, every read must resolve empty', said(`${n} more bytes`));
-    total += n;
-    if (declared !== undefined && total > declared) {
-      ex.fail('input.no-hang', SERVER, `the body must end after CONTENT_LENGTH (${declared}) bytes`, said(`${total} bytes`));
+/**
+ * The handler of every stand-in stream: the members the spec lists, bound to the
+ * stand-in (so they can be passed around, as stream methods often are); the plain
+ * object members (`toString`...); and `streams.members` for anything else the server's
+ * stream has, or that would close it.
+ */
+const guard: ProxyHandler<Stand> = {
+  get(stand, key) {
+    const target = stand.target as Record<PropertyKey, (...args: unknown[]) => unknown>;
+    if (stand.kind.members.has(key)) return (target[key] as (...args: unknown[]) => unknown).bind(target);
+    if (key === OWNER) return stand.ex;
+    if (key in Object.prototype) return (Object.prototype as unknown as Record<PropertyKey, unknown>)[key];
+    if (typeof key === 'string' && (CLOSERS.has(key) || key in stand.inner)) {
+      stand.ex.fail('streams.members', APP, `an application uses only the members of ${stand.kind.name} that the spec lists, and never closes it`, said(`.${key}`));
     }
-  }
-  function end(rule: MustId): void {
-    if (ended) return;
-    ended = rule;
-    if (declared !== undefined && total < declared) {
-      ex.fail('input.truncated', SERVER, 'a body cut short must make the read reject, not end', said(`the end after ${total} of ${declared} bytes`));
-    }
-  }
+    return undefined;
+  },
+  has: (stand, key) => stand.kind.members.has(key) || key in Object.prototype,
+  ownKeys: () => [],
+};
 
-  const stream: InputStream = {
-    read(...args: [size?: number]) {
-      const size = args[0];
-      checkSize(ex, 'read(size)', size);
-      return track<Uint8Array>(inner.read(...args), 'read()', (chunk) => {
-        bytes(chunk, 'read()');
-        if (size === 0) {
-          if (chunk.length) ex.fail('input.read.zero', SERVER, 'read(0) must resolve empty', said(`${chunk.length} bytes`));
-          return;
-        }
-        if (size !== undefined && size > 0 && chunk.length > size) {
-          ex.fail('input.read', SERVER, `read(${size}) must resolve with at most ${size} bytes`, said(`${chunk.length} bytes`));
-        }
-        got(chunk.length);
-        if (chunk.length === 0) end('input.end');
-        else if (size === undefined || size < 0) end('input.read.all');
-        else if (chunk.length < size) end('input.read');
-      });
-    },
-    readLine(...args: [size?: number]) {
-      const size = args[0];
-      checkSize(ex, 'readLine(size)', size);
-      return track<Uint8Array>(inner.readLine(...args), 'readLine()', (line) => {
-        bytes(line, 'readLine()');
-        const limit = size !== undefined && size >= 0 ? size : Infinity;
-        if (line.length > limit) ex.fail('input.readline', SERVER, `readLine(${size}) must resolve with at most ${size} bytes`, said(`${line.length} bytes`));
-        const lf = line.indexOf(LF);
-        if (lf !== -1 && lf !== line.length - 1) ex.fail('input.readline', SERVER, 'readLine() must stop at the first line feed', line);
-        got(line.length);
-        if (size === 0) return;
-        if (line.length === 0) end('input.end');
-        else if (lf === -1 && line.length < limit) end('input.readline');
-      });
-    },
-    readLines(...args: [hint?: number]) {
-      const hint = args[0];
-      checkSize(ex, 'readLines(hint)', hint);
-      return track<Uint8Array[]>(inner.readLines(...args), 'readLines()', (lines) => {
-        if (!Array.isArray(lines)) ex.fail('input.readlines', SERVER, 'readLines() must resolve with an array', lines);
-        const bounded = hint !== undefined && hint > 0;
-        let sum = 0;
-        for (let i = 0; i < lines.length; i++) {
-          const line: unknown = lines[i];
-          bytes(line, 'each line of readLines()');
-          const lf = line.indexOf(LF);
-          if (line.length === 0 || (lf !== -1 && lf !== line.length - 1) || (lf === -1 && i !== lines.length - 1)) {
-            ex.fail('input.readlines', SERVER, 'readLines() must resolve with the lines readLine() would give', line);
-          }
-          if (bounded && sum >= hint) ex.fail('input.readlines', SERVER, `readLines(${hint}) must stop at the line that reaches the hint`, said(`${lines.length} lines`));
-          sum += line.length;
-        }
-        got(sum);
-        const last = lines[lines.length - 1];
-        if (last === undefined) end('input.end');
-        else if (!bounded || sum < hint || last[last.length - 1] !== LF) end('input.readlines');
-      });
-    },
-    [Symbol.asyncIterator]() {
-      const it = inner[Symbol.asyncIterator]();
-      if (typeof it !== 'object' || it === null || typeof it.next !== 'function') {
-        ex.fail('input.iterate', SERVER, 'tsgi.input[Symbol.asyncIterator]() must return an async iterator', it);
-      }
-      const iterator: AsyncIterableIterator<Uint8Array> = {
-        next: () =>
-          track<IteratorResult<Uint8Array>>(it.next(), 'the input iterator', (step) => {
-            if (typeof step !== 'object' || step === null) ex.fail('input.iterate', SERVER, 'the input iterator must follow the iteration protocol', step);
-            if (step.done) return end('input.end');
-            bytes(step.value, 'input iteration');
-            if (step.value.length === 0) ex.fail('input.iterate', SERVER, 'input iteration must yield non-empty chunks', step.value);
-            got(step.value.length);
-          }),
-        return: async (value?: unknown) => (it.return ? it.return(value) : { done: true, value: undefined }),
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
-      return iterator;
-    },
-  };
-  return guard(ex, 'tsgi.input', inner, stream);
+function standIn<T>(target: object, ex: Exchange, inner: object, kind: Kind): T {
+  return new Proxy<Stand>({ target, ex, inner, kind }, guard) as unknown as T;
 }
 
-function wrapErrors(ex: Exchange, inner: ErrorStream): ErrorStream {
-  function text(value: unknown, call: string): string {
+/** The validator's stand-in for `tsgi.errors`: text only, and a server stream that takes any. */
+class CheckedErrors {
+  readonly #ex: Exchange;
+  readonly #inner: ErrorStream;
+
+  constructor(ex: Exchange, inner: ErrorStream) {
+    this.#ex = ex;
+    this.#inner = inner;
+  }
+
+  write(value: string): void {
+    const checked = this.#text(value, 'tsgi.errors.write()');
+    this.#pass('errors.write', () => this.#inner.write(checked));
+  }
+
+  writeLines(lines: Iterable<string>): void {
+    if (typeof lines === 'string' || typeof (lines as Partial<Iterable<string>> | null)?.[Symbol.iterator] !== 'function') {
+      this.#ex.fail('errors.text', APP, 'tsgi.errors.writeLines() takes an iterable of strings', lines, 'pass an array of strings');
+    }
+    const list: string[] = [];
+    for (const line of lines) list.push(this.#text(line, 'tsgi.errors.writeLines()'));
+    this.#pass('errors.write-lines', () => this.#inner.writeLines(list));
+  }
+
+  flush(): Promise<void> {
+    const result: unknown = this.#inner.flush();
+    if (!isThenable(result)) this.#ex.fail('errors.flush', SERVER, 'tsgi.errors.flush() must return a Promise', result);
+    return result as Promise<void>;
+  }
+
+  #text(value: unknown, call: string): string {
     if (typeof value !== 'string') {
-      ex.fail('errors.text', APP, `${call} takes strings`, value, isUint8Array(value) ? 'decode the bytes to text first' : 'convert it with String()');
+      this.#ex.fail('errors.text', APP, `${call} takes strings`, value, isUint8Array(value) ? 'decode the bytes to text first' : 'convert it with String()');
     }
-    if (value.includes('\r')) ex.warn('errors.newline', APP, 'lines written to tsgi.errors should end with "\\n" alone', value);
+    if (value.includes('\r')) this.#ex.warn('errors.newline', APP, 'lines written to tsgi.errors should end with "\\n" alone', value);
     return value;
   }
-  function pass(id: 'errors.write' | 'errors.write-lines', call: () => void): void {
+
+  #pass(id: 'errors.write' | 'errors.write-lines', call: () => void): void {
     try {
       call();
     } catch (error) {
       if (error instanceof ValidationError) throw error;
-      ex.fail(id, SERVER, 'the error stream must accept any string without throwing', error);
+      this.#ex.fail(id, SERVER, 'the error stream must accept any string without throwing', error);
     }
   }
-  const stream: ErrorStream = {
-    write(value) {
-      const checked = text(value, 'tsgi.errors.write()');
-      pass('errors.write', () => inner.write(checked));
-    },
-    writeLines(lines) {
-      if (typeof lines === 'string' || typeof (lines as Partial<Iterable<string>> | null)?.[Symbol.iterator] !== 'function') {
-        ex.fail('errors.text', APP, 'tsgi.errors.writeLines() takes an iterable of strings', lines, 'pass an array of strings');
-      }
-      const list: string[] = [];
-      for (const line of lines) list.push(text(line, 'tsgi.errors.writeLines()'));
-      pass('errors.write-lines', () => inner.writeLines(list));
-    },
-    flush() {
-      const result: unknown = inner.flush();
-      if (!isThenable(result)) ex.fail('errors.flush', SERVER, 'tsgi.errors.flush() must return a Promise', result);
-      return result as Promise<void>;
-    },
-  };
-  return guard(ex, 'tsgi.errors', inner, stream);
 }
 
 /** What the validator saw of a file given to the file wrapper. */
