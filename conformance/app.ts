@@ -11,9 +11,9 @@ import { requirements as table, type RequirementId } from '../src/_requirements.
 import { serve } from '../src/server.js';
 import type { Application } from '../src/types.js';
 import { validator, type ValidationError } from '../src/validate.js';
-import { sectionOf, selected } from './_select.js';
+import { selected } from './_select.js';
 import { WireConnection, type ReadOptions, type WireResponse } from './_wire.js';
-import { buildReport, violationFailure } from './report.js';
+import { buildReport, resultOf, violationFailure } from './report.js';
 import { bounded, muteReportedWarnings } from './server.js';
 import { CaseFailure, type CaseResult, type ConformanceReport, type Failure, type Selection } from './types.js';
 
@@ -353,17 +353,7 @@ async function runAppCase(c: AppCase, port: number, timeout: number, found: () =
   if (text && !violations.length) {
     warnings.push({ requirement: undefined, level: undefined, message: `the application failed: ${text.split('\n').slice(0, 3).join(' / ')}`, source: 'runner' });
   }
-  return {
-    id: c.id,
-    section: sectionOf(c.id),
-    description: c.description,
-    requirements: c.requirements,
-    status: all.length ? 'fail' : 'pass',
-    requirement: all[0]?.requirement,
-    failures: all,
-    warnings,
-    ms: Math.round(performance.now() - began),
-  };
+  return resultOf(c, all, warnings, began);
 }
 
 function build(request: AppRequest, port: number): Buffer {

@@ -21,6 +21,26 @@ export function violationFailure(error: ValidationError): Failure {
   return { requirement: error.requirement, level: error.level, message: error.message.replace(/^\[[^\]]+\] /, ''), source: 'validator' };
 }
 
+/** The result of a case that ran: failed when anything went wrong, the first failure's requirement named. */
+export function resultOf(
+  c: { readonly id: string; readonly description: string; readonly requirements: readonly RequirementId[] },
+  failures: Failure[],
+  warnings: Failure[],
+  began: number,
+): CaseResult {
+  return {
+    id: c.id,
+    section: sectionOf(c.id),
+    description: c.description,
+    requirements: c.requirements,
+    status: failures.length ? 'fail' : 'pass',
+    requirement: failures[0]?.requirement,
+    failures,
+    warnings,
+    ms: Math.round(performance.now() - began),
+  };
+}
+
 /** Assembles a report from the results of a run. */
 export function buildReport(init: {
   kind: ConformanceReport['kind'];

@@ -8,9 +8,9 @@
 import { requirements as table, type RequirementId } from '../src/_requirements.js';
 import { createContext } from './_context.js';
 import { Board, Probe } from './_probe.js';
-import { missingCapabilities, sectionOf, selected, settleCapabilities } from './_select.js';
+import { missingCapabilities, selected, settleCapabilities } from './_select.js';
 import { serverCases } from './cases/index.js';
-import { buildReport, violationFailure } from './report.js';
+import { buildReport, resultOf, violationFailure } from './report.js';
 import {
   CaseFailure,
   type Capability,
@@ -106,9 +106,8 @@ interface RunInit {
 
 async function runCase(c: ServerCase, run: RunInit): Promise<CaseResult> {
   const began = performance.now();
-  const base = { id: c.id, section: sectionOf(c.id), description: c.description, requirements: c.requirements };
   const missing = missingCapabilities([...(c.needs ?? []), ...(c.isolated ? (['restart'] as const) : [])], run.capabilities);
-  if (missing.length) return { ...base, status: 'n/a', failures: [], warnings: [], missing, ms: 0 };
+  if (missing.length) return { ...resultOf(c, [], [], began), status: 'n/a', missing, ms: 0 };
 
   const board = new Board();
   const failures: Failure[] = [];
@@ -154,15 +153,7 @@ async function runCase(c: ServerCase, run: RunInit): Promise<CaseResult> {
     else if (!found.some((f) => f.message === failure.message)) found.push(failure);
   }
   // What the validator found is the root cause of what the client saw.
-  const all = [...found, ...failures];
-  return {
-    ...base,
-    status: all.length ? 'fail' : 'pass',
-    requirement: all[0]?.requirement,
-    failures: all,
-    warnings,
-    ms: Math.round(performance.now() - began),
-  };
+  return resultOf(c, [...found, ...failures], warnings, began);
 }
 
 function clientFailure(c: ServerCase, error: unknown): Failure {

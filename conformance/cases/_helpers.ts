@@ -24,6 +24,16 @@ export function reply(startResponse: StartResponse, ...chunks: string[]): Respon
   return chunks.map(bytes);
 }
 
+/** Runs `call` and says whether it threw. */
+export function throws(call: () => unknown): boolean {
+  try {
+    call();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Reads the whole of an input stream with `read(size)` calls. */
 export async function readAll(input: InputStream, size = 65536): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

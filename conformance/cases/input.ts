@@ -1,5 +1,6 @@
 /** tsgi.input: reading the request body, whatever its framing, without ever hanging or lying. */
 import { createHash } from 'node:crypto';
+import type { InputStream } from '../../src/types.js';
 import type { CaseApp, CaseContext } from '../types.js';
 import { ALL_OCTETS, BINARY, defineCases, echoBody, latin1, readAll, reply, status } from './_helpers.js';
 
@@ -18,6 +19,19 @@ function pattern(length: number): Buffer {
   const data = Buffer.alloc(length);
   for (let i = 0; i < length; i++) data[i] = (i * 7 + (i >> 8)) & 0xff;
   return data;
+}
+
+/** An application that runs `reads` on tsgi.input, notes what they gave as `result`, and answers `ok`. */
+function reading(reads: (input: InputStream) => Promise<unknown>): CaseApp {
+  return async (environ, startResponse, probe) => {
+    probe.note('result', await reads(environ['tsgi.input']));
+    return reply(startResponse, 'ok');
+  };
+}
+
+/** Posts `body` and checks what the application's reads gave. */
+async function expectReads(t: CaseContext, body: string, expected: unknown, requirement: Parameters<CaseContext['fail']>[0], what: string): Promise<void> {
+  t.equal((await post(t, body, [], requirement)).result, expected, requirement, what);
 }
 
 /** Notes the body's length and hash, read with `read(size)`. */
@@ -53,29 +67,15 @@ export const inputCases = defineCases([
     id: 'input.read-sized',
     requirements: ['input.read'],
     description: 'read(size) resolves with the next size bytes, fewer only at the end',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      const parts = [];
-      for (const size of [3, 4, 100, 5]) parts.push(latin1(await input.read(size)));
-      probe.note('parts', parts);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'abcdefghijkl')).parts, ['abc', 'defg', 'hijkl', ''], 'input.read', 'read(3), read(4), read(100), read(5)');
-    },
+    app: reading(async (input) => [await input.read(3), await input.read(4), await input.read(100), await input.read(5)].map(latin1)),
+    client: (t) => expectReads(t, 'abcdefghijkl', ['abc', 'defg', 'hijkl', ''], 'input.read', 'read(3), read(4), read(100), read(5)'),
   },
   {
     id: 'input.read-negative',
     requirements: ['input.read.all'],
     description: 'read(-1) and read(undefined) resolve with all the remaining bytes',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      probe.note('parts', [latin1(await input.read(2)), latin1(await input.read(-1)), latin1(await input.read(undefined))]);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'abcdef', [], 'input.read.all')).parts, ['ab', 'cdef', ''], 'input.read.all', 'read(2), read(-1), read(undefined)');
-    },
+    app: reading(async (input) => [await input.read(2), await input.read(-1), await input.read(undefined)].map(latin1)),
+    client: (t) => expectReads(t, 'abcdef', ['ab', 'cdef', ''], 'input.read.all', 'read(2), read(-1), read(undefined)'),
   },
   {
     id: 'input.after-end',
@@ -211,51 +211,28 @@ export const inputCases = defineCases([
     id: 'input.read-line',
     requirements: ['input.readline'],
     description: 'readLine() resolves with each line and its line feed, then the rest',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      const lines = [];
-      for (let i = 0; i < 4; i++) lines.push(latin1(await input.readLine()));
-      probe.note('lines', lines);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'one\ntwo\r\nend')).lines, ['one\n', 'two\r\n', 'end', ''], 'input.readline', 'readLine() results');
-    },
+    app: reading(async (input) => [await input.readLine(), await input.readLine(), await input.readLine(), await input.readLine()].map(latin1)),
+    client: (t) => expectReads(t, 'one\ntwo\r\nend', ['one\n', 'two\r\n', 'end', ''], 'input.readline', 'readLine() results'),
   },
   {
     id: 'input.readline-size',
     requirements: ['input.readline'],
     description: 'readLine(size) stops after size bytes',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      probe.note('lines', [latin1(await input.readLine(3)), latin1(await input.readLine(3)), latin1(await input.readLine(100))]);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'abcdef\nxy')).lines, ['abc', 'def', '\n'], 'input.readline', 'readLine(3), readLine(3), readLine(100)');
-    },
+    app: reading(async (input) => [await input.readLine(3), await input.readLine(3), await input.readLine(100)].map(latin1)),
+    client: (t) => expectReads(t, 'abcdef\nxy', ['abc', 'def', '\n'], 'input.readline', 'readLine(3), readLine(3), readLine(100)'),
   },
   {
     id: 'input.read-lines',
     requirements: ['input.readlines'],
     description: 'readLines() resolves with every line; readLines(hint) stops at the line that reaches hint',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      const first = (await input.readLines(5)).map(latin1);
-      const rest = (await input.readLines()).map(latin1);
-      probe.note('lines', [first, rest]);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'ab\ncd\nef\ngh')).lines, [['ab\n', 'cd\n'], ['ef\n', 'gh']], 'input.readlines', 'readLines(5), readLines()');
-    },
+    app: reading(async (input) => [(await input.readLines(5)).map(latin1), (await input.readLines()).map(latin1)]),
+    client: (t) => expectReads(t, 'ab\ncd\nef\ngh', [['ab\n', 'cd\n'], ['ef\n', 'gh']], 'input.readlines', 'readLines(5), readLines()'),
   },
   {
     id: 'input.iteration',
     requirements: ['input.iterate'],
     description: 'async iteration yields the body in non-empty chunks; leaving the loop early keeps the rest for later reads',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
+    app: reading(async (input) => {
       const first = await input.read(4);
       let seen = '';
       let empty = 0;
@@ -264,59 +241,38 @@ export const inputCases = defineCases([
         seen += latin1(chunk);
         if (seen.length >= 1) break;
       }
-      const rest = latin1(await input.read());
-      probe.note('result', [latin1(first), seen + rest, empty]);
-      return reply(startResponse, 'ok');
-    },
+      return [latin1(first), seen + latin1(await input.read()), empty];
+    }),
     async client(t) {
       const body = 'head' + 'x'.repeat(5000) + 'tail';
-      const notes = await post(t, body, [], 'input.iterate');
-      t.equal(notes.result, ['head', body.slice(4), 0], 'input.iterate', 'read(4), then iteration left early plus read()');
+      await expectReads(t, body, ['head', body.slice(4), 0], 'input.iterate', 'read(4), then iteration left early plus read()');
     },
   },
   {
     id: 'input.read-zero',
     requirements: ['input.read.zero'],
     description: 'read(0) resolves empty and consumes nothing',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      const zero = await input.read(0);
-      probe.note('result', [zero.length, latin1(await input.read())]);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'whole')).result, [0, 'whole'], 'input.read.zero', 'read(0) length, then read()');
-    },
+    app: reading(async (input) => [(await input.read(0)).length, latin1(await input.read())]),
+    client: (t) => expectReads(t, 'whole', [0, 'whole'], 'input.read.zero', 'read(0) length, then read()'),
   },
   {
     id: 'input.overlapping-reads',
     requirements: ['input.order'],
     description: 'reads started together settle in the order they were made',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
-      const reads = [input.read(2), input.readLine(), input.read(2), input.read()];
-      probe.note('parts', (await Promise.all(reads)).map(latin1));
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'abcd\nefgh')).parts, ['ab', 'cd\n', 'ef', 'gh'], 'input.order', 'read(2), readLine(), read(2), read() started together');
-    },
+    app: reading(async (input) => (await Promise.all([input.read(2), input.readLine(), input.read(2), input.read()])).map(latin1)),
+    client: (t) => expectReads(t, 'abcd\nefgh', ['ab', 'cd\n', 'ef', 'gh'], 'input.order', 'read(2), readLine(), read(2), read() started together'),
   },
   {
     id: 'input.bytes-owned',
     requirements: ['input.bytes'],
     description: 'a chunk read stays as it was while later reads go on',
-    async app(environ, startResponse, probe) {
-      const input = environ['tsgi.input'];
+    app: reading(async (input) => {
       const first = await input.read(4);
       const copy = latin1(first);
       await readAll(input, 1024);
-      probe.note('same', latin1(first) === copy);
-      return reply(startResponse, 'ok');
-    },
-    async client(t) {
-      t.equal((await post(t, 'abcd' + 'z'.repeat(100_000))).same, true, 'input.bytes', 'the first chunk is unchanged after later reads');
-    },
+      return latin1(first) === copy;
+    }),
+    client: (t) => expectReads(t, 'abcd' + 'z'.repeat(100_000), true, 'input.bytes', 'the first chunk is unchanged after later reads'),
   },
   {
     id: 'input.args-reject',

@@ -1,6 +1,6 @@
 /** The write function: the legacy imperative path, held to the same timing, accounting and framing as the body. */
 import type { CaseContext } from '../types.js';
-import { TEXT, bytes, defineCases, status } from './_helpers.js';
+import { TEXT, bytes, defineCases, status, throws } from './_helpers.js';
 
 async function get(t: CaseContext, requirement: Parameters<CaseContext['fail']>[0]) {
   const response = await t.exchange(t.request('GET', '/'));
@@ -117,12 +117,7 @@ export const writeCases = defineCases([
     app(_environ, startResponse, probe) {
       const write = startResponse('200 OK', [TEXT]);
       return (function* () {
-        try {
-          void write(bytes('from the body')).catch(() => {});
-          probe.note('threw', false);
-        } catch {
-          probe.note('threw', true);
-        }
+        probe.note('threw', throws(() => void write(bytes('from the body')).catch(() => {})));
         yield bytes('ok');
       })();
     },
