@@ -12,6 +12,7 @@ export const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(te
 /** Bytes as a byte string (latin-1). */
 export const latin1 = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.length).toString('latin1');
 
+/** Content-Type headers for the probe's responses (header.content-type). */
 export const TEXT: [string, string] = ['Content-Type', 'text/plain'];
 export const BINARY: [string, string] = ['Content-Type', 'application/octet-stream'];
 

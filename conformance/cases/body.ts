@@ -9,6 +9,7 @@ async function get(t: CaseContext, requirement: Parameters<CaseContext['fail']>[
   return response;
 }
 
+/** The cases about the response body: iteration, transmission and close(). */
 export const bodyCases = defineCases([
   {
     id: 'body.generator',

@@ -2,6 +2,7 @@
 import type { Write } from '../../src/types.js';
 import { TEXT, bytes, closable, closedOnce, defineCases, endless, reply, status } from './_helpers.js';
 
+/** The cases about client disconnects. */
 export const disconnectCases = defineCases([
   {
     id: 'disconnect.streaming',

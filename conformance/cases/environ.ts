@@ -13,6 +13,7 @@ const TSGI_KEYS = [
   'tsgi.signal',
 ];
 
+/** The cases about the environ. */
 export const environCases = defineCases([
   {
     id: 'environ.required-keys',

@@ -27,6 +27,7 @@ async function generic500(t: CaseContext, logged = true): Promise<void> {
   }
 }
 
+/** The cases about error handling. */
 export const errorCases = defineCases([
   {
     id: 'errors.throw',

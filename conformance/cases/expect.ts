@@ -30,6 +30,7 @@ async function continueOnRead(t: CaseContext): Promise<void> {
   t.equal(final.body.toString('latin1'), 'data', 'expect.continue', 'the body echoed');
 }
 
+/** The cases about Expect: 100-continue. */
 export const expectCases = defineCases([
   {
     id: 'expect.on-first-read',

@@ -21,6 +21,7 @@ function file(probe: Parameters<CaseApp>[2], position: number): FileLike {
   };
 }
 
+/** The cases about tsgi.file_wrapper. */
 export const fileCases = defineCases([
   {
     id: 'file.from-position',

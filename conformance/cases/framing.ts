@@ -19,6 +19,7 @@ async function twice(t: CaseContext, head = false): Promise<[WireResponse, WireR
   return [first, second];
 }
 
+/** The cases about Content-Length and framing. */
 export const framingCases = defineCases([
   {
     id: 'framing.array-body',

@@ -21,6 +21,7 @@ function route(first: CaseApp): CaseApp {
   };
 }
 
+/** The cases about responses without a body. */
 export const headCases = defineCases([
   {
     id: 'head.array-body',

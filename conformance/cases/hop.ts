@@ -1,6 +1,7 @@
 /** Hop-by-hop features belong to the server: it handles them for the request, and serves Upgrade requests as ordinary ones. */
 import { defineCases, reply, requestEnviron, status } from './_helpers.js';
 
+/** The cases about hop-by-hop features. */
 export const hopCases = defineCases([
   {
     id: 'hop.upgrade-websocket',

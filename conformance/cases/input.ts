@@ -53,6 +53,7 @@ function chunked(data: Uint8Array, size: number): Buffer {
   return Buffer.concat(parts);
 }
 
+/** The cases about tsgi.input. */
 export const inputCases = defineCases([
   {
     id: 'input.read-all',

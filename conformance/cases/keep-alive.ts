@@ -31,6 +31,7 @@ async function unreadThenGet(t: CaseContext, first: Buffer): Promise<void> {
   t.equal(latin1(next.body), 'next', 'input.unread', 'the body of the next response');
 }
 
+/** The cases about persistent connections and pipelining. */
 export const keepAliveCases = defineCases([
   {
     id: 'keep-alive.sequential',

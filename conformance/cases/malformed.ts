@@ -49,6 +49,7 @@ function refusal(r: Refusal): ServerCase {
   };
 }
 
+/** The cases about malformed requests. */
 export const malformedCases = defineCases([
   refusal({
     id: 'malformed.request-line',

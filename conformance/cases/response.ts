@@ -53,6 +53,7 @@ function refusal(call: (startResponse: Parameters<CaseApp>[1]) => void): CaseApp
   };
 }
 
+/** The cases about the response head. */
 export const responseCases = defineCases([
   {
     id: 'response.status-line',

@@ -8,6 +8,7 @@ async function get(t: CaseContext, requirement: Parameters<CaseContext['fail']>[
   return response;
 }
 
+/** The cases about the write function. */
 export const writeCases = defineCases([
   {
     id: 'write.before-body',
