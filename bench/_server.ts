@@ -1,11 +1,16 @@
 // A benchmark target, run as its own process so that its memory is measured alone:
-//   node --import tsx bench/_server.ts <raw|tsgi> <hello|stream|upload>
+//   node --import tsx bench/_server.ts <raw|tsgi|validated> <hello|stream|upload>
 // It prints its port on the first line of stdout, then serves until killed.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-// The compiled package, as users run it (`npm run bench` builds first).
-import { serve } from '../dist/src/server.js';
-import type { Application } from '../dist/src/types.js';
+import type * as Server from '../src/server.js';
+import type * as Validate from '../src/validate.js';
+import type { Application } from '../src/types.js';
+
+// The compiled package, as users run it (`npm run bench` builds first). Loaded by URL so
+// that type-checking a fresh clone, which has no dist/, does not depend on a build.
+const { serve } = (await import(new URL('../dist/src/server.js', import.meta.url).href)) as typeof Server;
+const { validator } = (await import(new URL('../dist/src/validate.js', import.meta.url).href)) as typeof Validate;
 
 const [kind = 'tsgi', scenario = 'hello'] = process.argv.slice(2);
 const HELLO = Buffer.from('Hello, world!\n');
@@ -61,6 +66,7 @@ if (kind === 'raw') {
   const server = http.createServer(listeners[scenario]);
   server.listen(0, '127.0.0.1', () => console.log((server.address() as AddressInfo).port));
 } else {
-  const server = await serve(apps[scenario]!, { port: 0, quiet: true });
+  const app = apps[scenario]!;
+  const server = await serve(kind === 'validated' ? validator(app) : app, { port: 0, quiet: true });
   console.log(server.port);
 }

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { createErrorStream, type TextSink } from './_errors.js';
 import { createInputStream } from './_input.js';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
+import { LazyAbort, defineLazySignal } from './_signal.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 
 /** Options of the node:http transport; `serve()` and `toNodeListener()` take them. */
@@ -165,14 +166,11 @@ class NodeExchange implements Transport {
   readonly method: string;
   readonly target: string;
   readonly errors: ErrorStream;
-  /** The core's view of the exchange: aborted when the client is gone. */
-  readonly signal: { aborted: boolean; reason: unknown } = { aborted: false, reason: undefined };
+  /** The core's view of the exchange: aborted when the client is gone; `tsgi.signal` is made from it when read. */
+  readonly signal = new LazyAbort();
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #options: NodeTransportOptions;
-  // Created only when the application reads tsgi.signal: an AbortSignal costs more to
-  // create and collect than the rest of a small request (see env.plain-object).
-  #controller: AbortController | undefined;
   #expectPending: boolean;
   #done = false;
   #writesWithoutYield = 0;
@@ -188,7 +186,7 @@ class NodeExchange implements Transport {
     this.#expectPending = req.headers.expect?.toLowerCase() === '100-continue' && req.httpVersion === '1.1';
     res.once('close', () => {
       // disconnect.signal, and never after the whole response was handed over (disconnect.no-false-abort).
-      if (!res.writableFinished && !this.#done) this.#abort(new Error('the client went away before the response was complete'));
+      if (!res.writableFinished && !this.#done) this.signal.abort(new Error('the client went away before the response was complete'));
     });
   }
 
@@ -216,31 +214,12 @@ class NodeExchange implements Transport {
       'tsgi.run_once': false,
       'tsgi.input_terminated': true,
     } satisfies Omit<Environ, 'tsgi.signal'> as unknown as Environ;
-    // An accessor written in the literal would put every environ in V8's slow dictionary
-    // mode; one shared descriptor keeps it a fast object.
-    (environ as unknown as Record<symbol, NodeExchange>)[EXCHANGE] = this;
-    Object.defineProperty(environ, 'tsgi.signal', SIGNAL_ACCESSOR);
+    defineLazySignal(environ, this.signal);
     if (socket.remotePort !== undefined) environ.REMOTE_PORT = String(socket.remotePort);
     addHeaders(environ, req.rawHeaders);
     if (target.authority !== undefined) environ.HTTP_HOST = target.authority; // env.http.host
     if (options.environ) Object.assign(environ, options.environ);
     return environ;
-  }
-
-  #abort(reason: Error): void {
-    if (this.signal.aborted) return;
-    this.signal.aborted = true;
-    this.signal.reason = reason;
-    this.#controller?.abort(reason);
-  }
-
-  /** The environ's `tsgi.signal`, created on first use, already aborted if the client is gone. */
-  abortSignal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.signal.aborted) this.#controller.abort(this.signal.reason);
-    }
-    return this.#controller.signal;
   }
 
   /** Sends `100 Continue` on the first read, if the client is waiting for it (expect.continue). */
@@ -332,22 +311,6 @@ class NodeExchange implements Transport {
     req.resume();
   }
 }
-
-/** Where the environ keeps its exchange, for the shared `tsgi.signal` accessor. */
-const EXCHANGE = Symbol('tsgi.exchange');
-
-/** `tsgi.signal`, created on first read (env.plain-object allows the accessor). */
-const SIGNAL_ACCESSOR: PropertyDescriptor = {
-  get(this: Record<symbol, NodeExchange>): AbortSignal {
-    return (this[EXCHANGE] as NodeExchange).abortSignal();
-  },
-  set(this: object, signal: unknown) {
-    // An application may replace the key, as any other (app.environ.modify).
-    Object.defineProperty(this, 'tsgi.signal', { value: signal, writable: true, enumerable: true, configurable: true });
-  },
-  enumerable: true,
-  configurable: true,
-};
 
 function serverName(localAddress: string | undefined): string {
   const address = plainAddress(localAddress) || 'localhost';

@@ -3,6 +3,7 @@
  * The `tsgi` command.
  *
  *   tsgi serve [<module>[:export]] [--hostname H] [--port P] [--validate] [--quiet]
+ *   tsgi conformance server|app|middleware <module>[:export] [options]
  *   tsgi --help | --version
  *
  * `serve` loads an application from a `.js`, `.mjs` or `.ts` file (its default export,
@@ -17,11 +18,16 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { conformanceCommand } from './_cli-conformance.js';
 import { demoApp, serve, type TsgiServer } from './server.js';
 import type { Application } from './types.js';
+import { validator } from './validate.js';
 
 const USAGE = `Usage:
   tsgi serve [<module>[:export]] [options]   serve an application (default: the demo app)
+  tsgi conformance server <module>[:export]  run the server conformance suite against a target
+  tsgi conformance app <module>[:export]     run the application battery against an app
+  tsgi conformance --help                    options of the conformance commands
   tsgi --help                                show this help
   tsgi --version                             show the version
 
@@ -49,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (command === 'conformance') return conformanceCommand(rest);
   if (command !== 'serve') throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   return runServe(rest);
 }
@@ -77,21 +84,11 @@ async function runServe(args: string[]): Promise<number> {
   }
   const spec = positionals[0];
   let app = spec === undefined ? demoApp : await loadApplication(spec);
-  if (values.validate) app = await validated(app);
+  if (values.validate) app = validator(app);
   const server = await serve(app, { hostname: values.hostname ?? '127.0.0.1', port, quiet: values.quiet ?? false });
   process.stdout.write(`tsgi: serving ${spec ?? 'the demo application'} on ${server.url}\n`);
   await stopped(server);
   return 0;
-}
-
-/** Wraps `app` in the validator (`tsgi/validate`). */
-async function validated(app: Application): Promise<Application> {
-  // Loaded on demand: the validator is not needed to serve, and it lands separately.
-  const module = (await import(new URL('./validate.js', import.meta.url).href).catch(() => undefined)) as
-    | { validator?: (app: Application) => Application }
-    | undefined;
-  if (!module?.validator) throw new UsageError('--validate: the validator is not available in this build');
-  return module.validator(app);
 }
 
 /** Loads `path[:export]` and returns the application it exports. */

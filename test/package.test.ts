@@ -23,49 +23,141 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
  * types included, and the names that exist at run time. A change here is a change to
  * the public API, and must be deliberate (and documented in docs/ and the README).
  */
-const TYPES = [
-  'AbortSignalLike',
-  'Application',
-  'ByteString',
-  'Environ',
-  'ErrorStream',
-  'FileLike',
-  'FileWrapper',
-  'HeaderList',
-  'InputStream',
-  'PlatformAbortSignal',
-  'ResponseBody',
-  'StartResponse',
-  'Write',
-];
-const HANDLER = ['AbortState', 'Outcome', 'OutgoingHead', 'Transport', 'runExchange'];
-const SERVER = ['NodeTransportOptions', 'ServeOptions', 'TsgiServer', 'demoApp', 'serve', 'toNodeListener'];
-const UTIL = [
-  'FileWrapper',
-  'FileWrapperBody',
-  'FileWrapperConstructor',
-  'applicationUri',
-  'createInput',
-  'guessScheme',
-  'isHopByHop',
-  'requestUri',
-  'setupTestingDefaults',
-  'shiftPathInfo',
-];
-const UTIL_RUNTIME = UTIL.filter((name) => !['FileWrapperBody', 'FileWrapperConstructor'].includes(name));
-const HEADERS = ['HeaderParams', 'ResponseHeaders', 'ResponseHeadersInit'];
-const sorted = (names: string[]) => [...new Set(names)].sort();
+/** Per entry point: the declared names (types included) and the run-time values among them. */
+const MODULES: Record<string, { declared: string[]; values: string[] }> = {
+  types: {
+    declared: [
+      'AbortSignalLike',
+      'Application',
+      'ByteString',
+      'Environ',
+      'ErrorStream',
+      'FileLike',
+      'FileWrapper',
+      'HeaderList',
+      'InputStream',
+      'PlatformAbortSignal',
+      'ResponseBody',
+      'StartResponse',
+      'Write',
+    ],
+    values: [],
+  },
+  server: {
+    declared: ['NodeTransportOptions', 'ServeOptions', 'TsgiServer', 'demoApp', 'serve', 'toNodeListener'],
+    values: ['demoApp', 'serve', 'toNodeListener'],
+  },
+  handler: { declared: ['AbortState', 'Outcome', 'OutgoingHead', 'Transport', 'runExchange'], values: ['runExchange'] },
+  validate: {
+    declared: ['Side', 'ValidationError', 'ValidationErrorInit', 'ValidatorOptions', 'validator'],
+    values: ['ValidationError', 'validator'],
+  },
+  util: {
+    declared: [
+      'FileWrapper',
+      'FileWrapperBody',
+      'FileWrapperConstructor',
+      'applicationUri',
+      'createInput',
+      'guessScheme',
+      'isHopByHop',
+      'requestUri',
+      'setupTestingDefaults',
+      'shiftPathInfo',
+    ],
+    values: [
+      'FileWrapper',
+      'applicationUri',
+      'createInput',
+      'guessScheme',
+      'isHopByHop',
+      'requestUri',
+      'setupTestingDefaults',
+      'shiftPathInfo',
+    ],
+  },
+  headers: { declared: ['HeaderParams', 'ResponseHeaders', 'ResponseHeadersInit'], values: ['ResponseHeaders'] },
+  fetch: {
+    declared: ['FetchHandler', 'FetchHandlerOptions', 'PerRequest', 'fromFetchHandler', 'toFetchHandler'],
+    values: ['fromFetchHandler', 'toFetchHandler'],
+  },
+  testing: { declared: ['FetchAppInit', 'fetchApp'], values: ['fetchApp'] },
+  cgi: { declared: ['CgiOptions', 'CgiOutput', 'Outcome', 'runCgi'], values: ['runCgi'] },
+  conformance: {
+    declared: [
+      'AppCase',
+      'AppConformanceOptions',
+      'AppExchange',
+      'AppRequest',
+      'Capabilities',
+      'Capability',
+      'CaseApp',
+      'CaseContext',
+      'CaseFailure',
+      'CaseResult',
+      'CaseStatus',
+      'ConformanceReport',
+      'DEFAULT_CAPABILITIES',
+      'ErrorSink',
+      'Failure',
+      'FormatOptions',
+      'Level',
+      'LevelTally',
+      'ProbeCall',
+      'RecordedCall',
+      'RequestOptions',
+      'RequirementId',
+      'RequirementResult',
+      'RunningServer',
+      'SPEC_VERSION',
+      'Selection',
+      'ServerCase',
+      'ServerConformanceOptions',
+      'ServerTarget',
+      'StartContext',
+      'Tally',
+      'WireConnection',
+      'WireResponse',
+      'appCases',
+      'formatReport',
+      'middlewareCases',
+      'reportToJson',
+      'runAppConformance',
+      'runMiddlewareConformance',
+      'runServerConformance',
+      'serverCases',
+    ],
+    values: [
+      'CaseFailure',
+      'DEFAULT_CAPABILITIES',
+      'SPEC_VERSION',
+      'appCases',
+      'formatReport',
+      'middlewareCases',
+      'reportToJson',
+      'runAppConformance',
+      'runMiddlewareConformance',
+      'runServerConformance',
+      'serverCases',
+    ],
+  },
+};
+const union = (lists: string[][]) => [...new Set(lists.flat())].sort();
 
+/**
+ * The public surface, entry point by entry point: every name a consumer can import,
+ * types included, and the names that exist at run time. The root re-exports every
+ * module. A change here is a change to the public API, and must be deliberate (and
+ * documented in docs/ and the README).
+ */
 const SURFACE: Record<string, { declared: string[]; runtime: string[] }> = {
   tsgi: {
-    declared: sorted([...TYPES, ...HANDLER, ...SERVER, ...UTIL, ...HEADERS]),
-    runtime: sorted(['demoApp', 'runExchange', 'serve', 'toNodeListener', ...UTIL_RUNTIME, 'ResponseHeaders']),
+    declared: union(Object.values(MODULES).map((m) => m.declared)),
+    runtime: union(Object.values(MODULES).map((m) => m.values)),
   },
-  'tsgi/types': { declared: TYPES, runtime: [] },
-  'tsgi/handler': { declared: HANDLER, runtime: ['runExchange'] },
-  'tsgi/server': { declared: SERVER, runtime: ['demoApp', 'serve', 'toNodeListener'] },
-  'tsgi/util': { declared: UTIL, runtime: UTIL_RUNTIME },
-  'tsgi/headers': { declared: HEADERS, runtime: ['ResponseHeaders'] },
+  ...Object.fromEntries(
+    Object.entries(MODULES).map(([name, m]) => [`tsgi/${name}`, { declared: m.declared, runtime: m.values }]),
+  ),
 };
 
 const entryPoints = Object.keys(manifest.exports)
