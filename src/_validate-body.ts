@@ -75,7 +75,6 @@ export function wrapBody(ex: Exchange, body: ResponseBody): ResponseBody {
     token: undefined,
   };
   if (Array.isArray(body)) {
-    ex.bodyReturned = true;
     // An array without close() gains one (to check how the server closes it) only in a
     // thorough exchange. Elsewhere it stays as it is, so a server keeps its fast path for
     // it; and once startResponse has been called, all there is to check is known now, so
@@ -87,12 +86,12 @@ export function wrapBody(ex: Exchange, body: ResponseBody): ResponseBody {
     }
     return watch(ex, s, wrapArray(ex, s, body, makeClose(ex, s, body)));
   }
-  ex.bodyReturned = true;
   return watch(ex, s, wrapIterable(ex, s, body, makeClose(ex, s, body)));
 }
 
-/** Registers a body that has `close()` with the garbage-collection watch, in a thorough exchange. */
+/** Notes that the body has `close()`, and registers it with the garbage-collection watch in a thorough exchange. */
 function watch(ex: Exchange, s: BodyState, wrapped: ResponseBody): ResponseBody {
+  ex.closable = true;
   if (ex.thorough) {
     s.token = { r: ex.r, where: ex.where };
     unclosed.register(wrapped, s.token, s.token);
@@ -385,8 +384,8 @@ function checkOrder(ex: Exchange, s: BodyState): void {
 function afterClose(ex: Exchange, s: BodyState): void {
   ex.checkHeaders();
   if (s.file) checkFileEnd(ex, s.file, 'closed');
-  for (const inner of ex.inners) {
-    if (inner.bodyReturned && !inner.bodyClosed) {
+  for (const inner of ex.inners ?? []) {
+    if (inner.closable && !inner.bodyClosed) {
       ex.fail('mw.close-inner', SERVER, "closing middleware's body must close the body it wraps", said(`the body of ${inner.where} left open`), "call the wrapped body's close() from yours");
     }
   }

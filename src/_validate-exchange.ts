@@ -10,6 +10,7 @@
  * (`pending`), and the next call the server makes into the validator (the application's
  * return, a step of the body, `close()`) throws it. {@link boundary} does that.
  */
+import { STATUS_CODES } from 'node:http';
 import { DIGITS, FIELD_VALUE, HOP_BY_HOP, STATUS, TOKEN, isUint8Array } from './_http.js';
 import { checkSignal } from './_validate-environ.js';
 import { ValidationError, said, type MustId, type Reporter, type ShouldId, type Side } from './_validate-report.js';
@@ -42,12 +43,12 @@ export class Exchange {
   /** The server's `tsgi.signal` as the environ had it when the server called: a value, or a getter to call when needed. */
   readonly #signalSource: PropertyDescriptor;
   #signal: AbortSignal | undefined;
-  /** "GET /path", for violations reported after the fact. */
-  readonly where: string;
+  readonly #method: string;
+  readonly #path: string;
   /** The exchange of a validator further out, when middleware sits between the two. */
   readonly outer: Exchange | undefined;
   /** The exchanges of validators further in, which this exchange's application called. */
-  readonly inners: Exchange[] = [];
+  inners: Exchange[] | undefined;
 
   startCalls = 0;
   head: Head | undefined;
@@ -61,7 +62,8 @@ export class Exchange {
   usedWrite = false;
   /** The application returned (or threw): `write` is over, and a file wrapper may read. */
   returned = false;
-  bodyReturned = false;
+  /** The body handed to the server has a `close()` (its own, or the validator's) that must be called. */
+  closable = false;
   bodyClosed = false;
   /** The first violation that has not reached the server yet. */
   pending: ValidationError | undefined;
@@ -82,9 +84,15 @@ export class Exchange {
     this.#serverStart = serverStart;
     this.isHead = environ.REQUEST_METHOD === 'HEAD';
     this.#signalSource = signal;
-    this.where = `${environ.REQUEST_METHOD} ${environ.SCRIPT_NAME}${environ.PATH_INFO}`;
+    this.#method = environ.REQUEST_METHOD;
+    this.#path = environ.SCRIPT_NAME + environ.PATH_INFO;
     this.outer = outer;
-    outer?.inners.push(this);
+    if (outer) (outer.inners ??= []).push(this);
+  }
+
+  /** "GET /path": the request, for violations reported after the fact. */
+  get where(): string {
+    return `${this.#method} ${this.#path}`;
   }
 
   /**
@@ -182,11 +190,11 @@ export class Exchange {
   #checkHead(status: unknown, headers: unknown): Head {
     if (typeof status !== 'string' || !STATUS.test(status)) {
       if (typeof status === 'string' && NOT_BYTES.test(status)) this.fail('str.response', APP, 'the status must be a byte string', status);
-      this.fail('status.format', APP, 'the status must be three digits, a space and a reason phrase', status, 'such as "200 OK"');
+      this.fail('status.format', APP, 'the status must be three digits, a space and a reason phrase', status, `such as "${suggest(status)}"`);
     }
     const code = Number(status.slice(0, 3));
     if (code < 200 || code > 599) this.fail('status.range', APP, 'the status code must be between 200 and 599', status, '1xx responses are the server\'s');
-    if (status.length === 4) this.warn('status.reason', APP, 'the reason phrase should not be empty', status, `such as "${code} ${code === 200 ? 'OK' : 'Reason'}"`);
+    if (status.length === 4) this.warn('status.reason', APP, 'the reason phrase should not be empty', status, `such as "${suggest(status)}"`);
     if (!Array.isArray(headers)) this.fail('header.list', APP, 'headers must be an array of [name, value] pairs', headers);
     let contentLength: number | undefined;
     let contentType = false;
@@ -231,8 +239,10 @@ export class Exchange {
   }
 
   /** The `write` the application receives. */
-  readonly write: Write = (data: Uint8Array): Promise<void> => {
+  readonly write: Write = (...args: [data: Uint8Array]): Promise<void> => {
+    const data = args[0];
     if (!isUint8Array(data)) this.fail('write.args', APP, 'write() takes one Uint8Array', data, typeof data === 'string' ? 'encode it, as in new TextEncoder().encode(text)' : undefined);
+    if (args.length !== 1) this.fail('write.args', APP, 'write() takes one argument', said(`${args.length} arguments`), 'write each chunk with its own call');
     if (this.returned) this.fail('write.before-return', APP, 'write() may be called only before the application returns its body', said('a call after the return'), 'yield the data from the body instead');
     if (this.#lastWrite && this.#lastWriteSample?.changed(this.#lastWrite)) {
       this.fail('body.chunk.owned', APP, 'data passed to write() must not be modified afterwards', said('bytes changed before the next write()'), 'pass a fresh Uint8Array, or a copy');
@@ -298,6 +308,13 @@ export class Exchange {
       this.fail('header.server-no-mutate', SERVER, 'the server must not change the headers array it received', head.serverHeaders, 'work on a copy');
     }
   }
+}
+
+/** A status to suggest in a fix: the code of `status` with its registered reason phrase. */
+function suggest(status: unknown): string {
+  const code = typeof status === 'number' ? String(status) : typeof status === 'string' ? status.slice(0, 3) : '';
+  const reason = /^[1-5][0-9]{2}$/.test(code) ? STATUS_CODES[code] : undefined;
+  return reason ? `${code} ${reason}` : '200 OK';
 }
 
 function same(list: HeaderList, snapshot: readonly string[]): boolean {

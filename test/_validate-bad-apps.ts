@@ -140,6 +140,11 @@ export const badApps: BadCase[] = [
 
   // write().
   { id: 'write.args', side: 'application', name: 'write() given a string', app: (_e, sr) => { void sr(ok, [plain])('text' as unknown as Uint8Array); return []; } },
+  { id: 'write.args', side: 'application', name: 'write() given two chunks at once', app: (_e, sr) => {
+    const write = sr(ok, [plain]) as unknown as (...chunks: Uint8Array[]) => Promise<void>;
+    void write(hello, hello);
+    return [];
+  } },
   { id: 'write.args', side: 'application', name: 'write() given a Uint16Array', app: (_e, sr) => { void sr(ok, [plain])(new Uint16Array(3) as unknown as Uint8Array); return []; } },
   { id: 'write.before-return', side: 'application', name: 'write() from inside the body', app: (_e, sr) => {
     const write = sr(ok, [plain]);

@@ -130,6 +130,18 @@ describe('middleware between two validators', bounded, () => {
     });
   }
 
+  test('good: an inner validator past its thorough phase under a fresh outer one, with an array passed through', async () => {
+    const seen: ValidationError[] = [];
+    const onViolation = (error: ValidationError) => void seen.push(error);
+    const inner = validator(helloApp, { onViolation });
+    // Past its first 256 exchanges, the inner validator hands close-less arrays over as they are.
+    for (let i = 0; i < 300; i++) await serveOnce(inner);
+    const outcome = await serveOnce(validator((environ, startResponse) => inner(environ, startResponse), { onViolation }));
+    assert.deepEqual(seen.map((e) => e.message), []);
+    assert.deepEqual(outcome.caught, []);
+    assert.equal(decode(outcome.body), 'Hello, world!\n');
+  });
+
   for (const c of badMiddleware) {
     test(`bad: ${c.id}: ${c.name}`, () => expectViolation(c));
   }
