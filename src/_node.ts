@@ -100,6 +100,10 @@ export function createNodeHandler(app: Application, options: NodeTransportOption
 function refuse(req: IncomingMessage, maxTarget: number): [number, string] | undefined {
   const url = req.url ?? '';
   if (url.length > maxTarget) return [414, 'URI Too Long'];
+  if (req.httpVersionMajor !== 1) return [505, 'HTTP Version Not Supported'];
+  if (url === '*' && req.method !== 'OPTIONS') return [400, 'Bad Request']; // request.malformed
+  // request.framing: HTTP/1.0 has no transfer codings, so a body framed by one cannot be trusted.
+  if (req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined) return [400, 'Bad Request'];
   let hosts = 0;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {

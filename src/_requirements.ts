@@ -1396,14 +1396,14 @@ export const requirements = {
     level: 'MUST NOT',
     roles: ['server'],
     anchor: 'spec/tsgi.md#request.malformed',
-    summary: 'A server MUST NOT call the application for a request that is not valid HTTP (a malformed request line, header line or chunked framing, whitespace between a header name and its colon, a method that is not a token); it answers 400, or a more specific 4xx status, itself.',
+    summary: 'A server MUST NOT call the application for a request whose request line or header section is not valid HTTP (a malformed line, whitespace before a header\'s colon, a method that is not a token, * with a method other than OPTIONS, an HTTP major version other than 1); it answers 400 (505 for the version) itself. Malformed chunked framing found later makes reads reject (input.truncated).',
   },
   'request.framing': {
     id: 'request.framing',
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#request.framing',
-    summary: 'A server MUST answer 400 and close the connection, without calling the application, when a request\'s framing is ambiguous: a Content-Length that is not a decimal number, several differing Content-Length values, or both Content-Length and Transfer-Encoding.',
+    summary: 'A server MUST answer 400 and close the connection, without calling the application, when a request\'s framing is ambiguous: a Content-Length that is not a decimal number, several differing Content-Length values, both Content-Length and Transfer-Encoding, or a Transfer-Encoding in an HTTP/1.0 request (RFC 9112, section 6.1).',
   },
   'request.coding': {
     id: 'request.coding',
@@ -1445,7 +1445,7 @@ export const requirements = {
     level: 'MUST NOT',
     roles: ['server'],
     anchor: 'spec/tsgi.md#request.connect',
-    summary: 'A server MUST NOT call the application for a CONNECT request (an authority-form target), since TSGI has no tunnels; it answers such a request itself.',
+    summary: 'A server MUST NOT call the application for a CONNECT request (an authority-form target), since TSGI has no tunnels; it answers such a request itself, or closes the connection.',
   },
   'request.trailers': {
     id: 'request.trailers',

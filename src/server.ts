@@ -84,7 +84,8 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   };
   const node =
     options.key !== undefined && options.cert !== undefined
-      ? https.createServer({ ...serverOptions, key: options.key, cert: options.cert })
+      ? // httpAllowHalfOpen (below) does not reach TLS sockets; this does.
+        https.createServer({ ...serverOptions, allowHalfOpen: true, key: options.key, cert: options.cert })
       : http.createServer(serverOptions);
   attach(node, handler.listener);
 
@@ -120,6 +121,13 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   };
 }
 
+/** A node:http request listener that runs a TSGI application. */
+export interface NodeListener {
+  (req: http.IncomingMessage, res: http.ServerResponse): void;
+  /** Resolves when none of the listener's exchanges is running, for a graceful shutdown. */
+  idle(): Promise<void>;
+}
+
 /**
  * A `(req, res)` listener that runs `app`, for any node:http server. Register it for
  * `checkContinue` too, so that `100 Continue` waits until the application reads the
@@ -129,13 +137,16 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
  * ```ts
  * const listener = toNodeListener(app);
  * const server = http.createServer(listener).on('checkContinue', listener);
+ * // On shutdown: stop accepting, then wait for running exchanges.
+ * server.close();
+ * await listener.idle();
  * ```
  */
-export function toNodeListener(
-  app: Application,
-  options: NodeTransportOptions = {},
-): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  return createNodeHandler(app, options).listener;
+export function toNodeListener(app: Application, options: NodeTransportOptions = {}): NodeListener {
+  const handler = createNodeHandler(app, options);
+  return Object.assign((req: http.IncomingMessage, res: http.ServerResponse) => handler.listener(req, res), {
+    idle: handler.idle,
+  });
 }
 
 /** Wires the listener into a server with the settings the spec needs. */

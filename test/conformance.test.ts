@@ -18,10 +18,7 @@ import { plainServerTarget, referenceTarget } from './_conformance.js';
  * other than OPTIONS). The test checks that they fail naming the requirement, and fails
  * when one starts to pass: then delete its line.
  */
-const KNOWN_FAILURES: Readonly<Record<string, RequirementId>> = {
-  'malformed.asterisk-not-options': 'request.malformed',
-  'malformed.version-2': 'request.malformed',
-};
+const KNOWN_FAILURES: Readonly<Record<string, RequirementId>> = {};
 
 /** Fails with the text report when a case failed (other than as known), or was not applicable for another reason than `notApplicable`. */
 function assertPassed(
@@ -81,7 +78,7 @@ describe('over TLS', () => {
       });
       assert.equal(report.capabilities?.https, true);
       // Reported with its fix (src/server.ts: allowHalfOpen: true for https.createServer, as httpAllowHalfOpen is for http).
-      assertPassed(report, ['file-wrapper', 'multiprocess'], { ...KNOWN_FAILURES, 'disconnect.half-close': 'disconnect.no-false-abort' });
+      assertPassed(report, ['file-wrapper', 'multiprocess']);
       assert.equal(report.results.find((r) => r.id === 'environ.url-scheme')?.status, 'pass');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -41,6 +41,7 @@ export function examples(file: string): Example[] {
 /** Points `tsgi` imports at the sources, as a consumer's imports would reach the package. */
 function localise(code: string): string {
   return code.replace(/from '(tsgi(?:\/[a-z]+)?)'/g, (_match, specifier: string) => {
+    if (specifier === 'tsgi/conformance') return `from '${join(root, 'conformance', 'index.ts')}'`;
     const module = specifier === 'tsgi' ? 'index' : specifier.slice(5);
     return `from '${join(root, 'src', `${module}.ts`)}'`;
   });

@@ -44,7 +44,7 @@ const MODULES: Record<string, { declared: string[]; values: string[] }> = {
     values: [],
   },
   server: {
-    declared: ['NodeTransportOptions', 'ServeOptions', 'TsgiServer', 'demoApp', 'serve', 'toNodeListener'],
+    declared: ['NodeListener', 'NodeTransportOptions', 'ServeOptions', 'TsgiServer', 'demoApp', 'serve', 'toNodeListener'],
     values: ['demoApp', 'serve', 'toNodeListener'],
   },
   handler: { declared: ['AbortState', 'Outcome', 'OutgoingHead', 'Transport', 'runExchange'], values: ['runExchange'] },

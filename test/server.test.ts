@@ -709,6 +709,9 @@ describe('malformed requests never reach the application', () => {
     ['a transfer coding other than chunked (request.coding)', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501],
     ['a target longer than the limit (request.target-length)', `GET /${'a'.repeat(200)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414],
     ['a header section over the limit (request.header-size)', `GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 431],
+    ['Transfer-Encoding in an HTTP/1.0 request (request.framing)', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+    ['an HTTP/2.0 request line (request.malformed)', 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', 505],
+    ['an asterisk-form target with GET (request.malformed)', 'GET * HTTP/1.1\r\nHost: a\r\n\r\n', 400],
     ['a CONNECT request (request.connect)', 'CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n', 501],
   ];
   for (const [what, request, status] of cases) {
