@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { DIGITS, TOKEN } from './_http.js';
 import { describe, said, type MustId, type Reporter } from './_validate-report.js';
+import type { ErrorStream, InputStream } from './types.js';
 
 const SERVER = 'server';
 
@@ -96,14 +97,40 @@ export function checkEnviron(r: Reporter, environ: unknown, thorough: boolean): 
     r.fail('env.plain-object', SERVER, "the environ's prototype must be Object.prototype or null", said(`an object whose prototype is ${proto?.constructor?.name ?? 'another object'}`));
   }
   const env = environ as Record<string, unknown>;
-  for (let i = 0; i < REQUIRED_CGI.length; i++) {
-    const key = REQUIRED_CGI[i] as string;
-    if (env[key] === undefined) r.fail(REQUIRED_CGI_IDS[i] as MustId, SERVER, `${key} must be present`, said('an environ without it'));
+  // Named reads are monomorphic on the environs a server builds, where a loop over the key
+  // names is not; the loops run only to name the key that is missing.
+  if (
+    env.REQUEST_METHOD === undefined ||
+    env.SCRIPT_NAME === undefined ||
+    env.PATH_INFO === undefined ||
+    env.QUERY_STRING === undefined ||
+    env.SERVER_NAME === undefined ||
+    env.SERVER_PORT === undefined ||
+    env.SERVER_PROTOCOL === undefined ||
+    env.REMOTE_ADDR === undefined
+  ) {
+    for (let i = 0; i < REQUIRED_CGI.length; i++) {
+      const key = REQUIRED_CGI[i] as string;
+      if (env[key] === undefined) r.fail(REQUIRED_CGI_IDS[i] as MustId, SERVER, `${key} must be present`, said('an environ without it'));
+    }
   }
-  for (let i = 0; i < REQUIRED_TSGI.length; i++) {
-    const key = REQUIRED_TSGI[i] as string;
-    // `in`, not a read: a server may create tsgi.signal on first read (env.plain-object).
-    if (!(key in env)) r.fail('env.tsgi.required', SERVER, `${key} must be present`, said('an environ without it'));
+  // `in`, not a read: a server may create tsgi.signal on first read (env.plain-object).
+  if (
+    !(
+      'tsgi.version' in env &&
+      'tsgi.url_scheme' in env &&
+      'tsgi.input' in env &&
+      'tsgi.errors' in env &&
+      'tsgi.multithread' in env &&
+      'tsgi.multiprocess' in env &&
+      'tsgi.run_once' in env &&
+      'tsgi.input_terminated' in env &&
+      'tsgi.signal' in env
+    )
+  ) {
+    for (const key of REQUIRED_TSGI) {
+      if (!(key in env)) r.fail('env.tsgi.required', SERVER, `${key} must be present`, said('an environ without it'));
+    }
   }
   // Getters come from how a server is written, not from the request: check a sample.
   if (thorough) {
@@ -134,13 +161,38 @@ function dataProperty(r: Reporter, env: Record<string, unknown>, key: string): v
   }
 }
 
+const NAME_HTTP = 1;
+const NAME_CGI = 2;
+const NAME_EXTENSION = 3;
+const MAX_NAMES = 4096;
+
 /**
- * The checks that apply to every key by its kind: `HTTP_*` (the most common, first), a
- * known CGI variable, `tsgi.*` or another extension, and any other CGI-style name.
+ * Environ key names already found valid, with their kind: a name seen before costs one
+ * lookup rather than its patterns. Names are the same from one request to the next
+ * (the server's variables, the headers clients send), and the map is bounded, so that
+ * clients sending invented header names cannot grow it.
  */
+const knownNames = new Map<string, number>([...[...KNOWN_CGI].map((key) => [key, NAME_CGI] as const), ...[...TSGI_KEYS].map((key) => [key, NAME_EXTENSION] as const)]);
+
+/** The checks that apply to every key by its kind: `HTTP_*`, CGI variable, `tsgi.*` or another extension. */
 function checkKey(r: Reporter, key: string, value: unknown): void {
-  const http = key.charCodeAt(0) === 0x48 && key.charCodeAt(4) === 0x5f && key.startsWith('HTTP_');
-  if (http) {
+  const kind = knownNames.get(key) ?? classify(r, key);
+  if (kind === NAME_EXTENSION) return;
+  if (typeof value !== 'string') r.fail('env.cgi.strings', SERVER, `${key} is a CGI variable, so its value must be a string`, value);
+  if (NOT_BYTES.test(value)) r.fail('str.environ', SERVER, `${key} must be a byte string (code units up to U+00FF)`, value, 'map each octet to one code unit (latin-1)');
+  if (kind === NAME_HTTP) {
+    const first = value.charCodeAt(0);
+    const last = value.charCodeAt(value.length - 1);
+    if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) {
+      r.fail('env.http.value', SERVER, `the value of ${key} must have no leading or trailing spaces or tabs`, value);
+    }
+  }
+}
+
+/** Checks a key name not seen before, and remembers it when it is clean. */
+function classify(r: Reporter, key: string): number {
+  let kind: number;
+  if (key.startsWith('HTTP_')) {
     if (!HTTP_NAME.test(key)) {
       if (/[a-z-]/.test(key)) r.fail('env.http', SERVER, "an HTTP_ key is the header name upper-cased, with '-' replaced by '_'", key);
       r.fail('env.http.name-charset', SERVER, 'a header whose name has characters other than letters, digits and "-" must be left out', key);
@@ -148,27 +200,21 @@ function checkKey(r: Reporter, key: string, value: unknown): void {
     if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') {
       r.fail('env.no-http-content', SERVER, `the environ must not contain ${key}`, key, `use ${key.slice(5)}`);
     }
-  } else if (!KNOWN_CGI.has(key)) {
-    if (key.includes('.')) {
-      if (key.startsWith('tsgi.')) {
-        if (!TSGI_KEYS.has(key)) r.fail('ext.reserved', SERVER, 'only the spec defines tsgi.* keys', key, 'give the extension a prefix of its own, such as "myserver."');
-      } else if (!EXTENSION_KEY.test(key)) {
-        r.warn('ext.prefix', SERVER, 'an extension key should be lowercase letters, digits, dots and underscores', key);
-      }
-      return;
+    kind = NAME_HTTP;
+  } else if (key.includes('.')) {
+    if (key.startsWith('tsgi.')) r.fail('ext.reserved', SERVER, 'only the spec defines tsgi.* keys', key, 'give the extension a prefix of its own, such as "myserver."');
+    if (!EXTENSION_KEY.test(key)) {
+      r.warn('ext.prefix', SERVER, 'an extension key should be lowercase letters, digits, dots and underscores', key);
+      return NAME_EXTENSION; // not remembered, so that the warning is made for each validator
     }
+    kind = NAME_EXTENSION;
+  } else {
     if (key.charCodeAt(0) === 0x3a) r.fail('env.http.pseudo', SERVER, 'pseudo-header fields must not appear as environ keys', key);
     if (!CGI_NAME.test(key)) r.fail('ext.dotted', SERVER, 'a key that is not a CGI variable must contain a dot', key, 'name it with a prefix, such as "myserver.name"');
+    kind = NAME_CGI;
   }
-  if (typeof value !== 'string') r.fail('env.cgi.strings', SERVER, `${key} is a CGI variable, so its value must be a string`, value);
-  if (NOT_BYTES.test(value)) r.fail('str.environ', SERVER, `${key} must be a byte string (code units up to U+00FF)`, value, 'map each octet to one code unit (latin-1)');
-  if (http) {
-    const first = value.charCodeAt(0);
-    const last = value.charCodeAt(value.length - 1);
-    if (first === 0x20 || first === 0x09 || last === 0x20 || last === 0x09) {
-      r.fail('env.http.value', SERVER, `the value of ${key} must have no leading or trailing spaces or tabs`, value);
-    }
-  }
+  if (knownNames.size < MAX_NAMES) knownNames.set(key, kind);
+  return kind;
 }
 
 /** The CGI variables with rules of their own (their types were checked by {@link checkKey}). */
@@ -204,11 +250,24 @@ function checkCgi(r: Reporter, env: Record<string, unknown>): void {
   }
   if (env.REMOTE_PORT !== undefined && !DIGITS.test(env.REMOTE_PORT as string)) r.warn('env.remote-port', SERVER, 'REMOTE_PORT should be decimal digits', env.REMOTE_PORT);
   if (env.REQUEST_URI === undefined) r.warn('env.request-uri', SERVER, 'REQUEST_URI should hold the request target as received', said('an environ without it'));
-  for (const key of PLACEHOLDER_PRONE) {
-    if (env[key] === '') r.warn('env.cgi.absent', SERVER, `a variable that does not apply should be absent, not ''`, said(`${key} = ''`), `delete ${key}`);
+  if (
+    env.REMOTE_USER === '' ||
+    env.AUTH_TYPE === '' ||
+    env.REMOTE_HOST === '' ||
+    env.REMOTE_IDENT === '' ||
+    env.PATH_TRANSLATED === '' ||
+    env.HTTPS === '' ||
+    env.SERVER_SOFTWARE === '' ||
+    env.GATEWAY_INTERFACE === ''
+  ) {
+    for (const key of PLACEHOLDER_PRONE) {
+      if (env[key] === '') r.warn('env.cgi.absent', SERVER, `a variable that does not apply should be absent, not ''`, said(`${key} = ''`), `delete ${key}`);
+    }
   }
-  for (const key of PROCESS_ONLY) {
-    if (env[key] !== undefined) r.warn('env.no-process-env', SERVER, 'the process environment should not be copied into the environ', said(`${key} in the environ`));
+  if (env.PATH !== undefined || env.HOME !== undefined || env.PWD !== undefined || env.SHELL !== undefined) {
+    for (const key of PROCESS_ONLY) {
+      if (env[key] !== undefined) r.warn('env.no-process-env', SERVER, 'the process environment should not be copied into the environ', said(`${key} in the environ`));
+    }
   }
 }
 
@@ -220,20 +279,29 @@ function checkTsgi(r: Reporter, env: Record<string, unknown>): PropertyDescripto
   }
   const scheme = env['tsgi.url_scheme'];
   if (scheme !== 'http' && scheme !== 'https') r.fail('env.tsgi.url-scheme', SERVER, 'tsgi.url_scheme must be "http" or "https"', scheme);
-  const input = env['tsgi.input'];
+  const input = env['tsgi.input'] as Partial<InputStream> | null;
   if (typeof input !== 'object' || input === null) r.fail('env.tsgi.input', SERVER, 'tsgi.input must be an input stream', input);
-  for (const method of INPUT_METHODS) {
-    if (typeof (input as Record<PropertyKey, unknown>)[method] !== 'function') {
-      r.fail('input.methods', SERVER, `tsgi.input must have a ${String(method)} method`, input);
+  if (typeof input.read !== 'function' || typeof input.readLine !== 'function' || typeof input.readLines !== 'function' || typeof input[Symbol.asyncIterator] !== 'function') {
+    for (const method of INPUT_METHODS) {
+      if (typeof (input as Record<PropertyKey, unknown>)[method] !== 'function') r.fail('input.methods', SERVER, `tsgi.input must have a ${String(method)} method`, input);
     }
   }
-  const errors = env['tsgi.errors'];
+  const errors = env['tsgi.errors'] as Partial<ErrorStream> | null;
   if (typeof errors !== 'object' || errors === null) r.fail('env.tsgi.errors', SERVER, 'tsgi.errors must be an error stream', errors);
-  for (const method of ERRORS_METHODS) {
-    if (typeof (errors as Record<string, unknown>)[method] !== 'function') r.fail('errors.methods', SERVER, `tsgi.errors must have a ${method} method`, errors);
+  if (typeof errors.write !== 'function' || typeof errors.writeLines !== 'function' || typeof errors.flush !== 'function') {
+    for (const method of ERRORS_METHODS) {
+      if (typeof (errors as Record<string, unknown>)[method] !== 'function') r.fail('errors.methods', SERVER, `tsgi.errors must have a ${method} method`, errors);
+    }
   }
-  for (const key of FLAGS) {
-    if (typeof env[key] !== 'boolean') r.fail('env.tsgi.flags', SERVER, `${key} must be true or false`, env[key]);
+  if (
+    typeof env['tsgi.multithread'] !== 'boolean' ||
+    typeof env['tsgi.multiprocess'] !== 'boolean' ||
+    typeof env['tsgi.run_once'] !== 'boolean' ||
+    typeof env['tsgi.input_terminated'] !== 'boolean'
+  ) {
+    for (const key of FLAGS) {
+      if (typeof env[key] !== 'boolean') r.fail('env.tsgi.flags', SERVER, `${key} must be true or false`, env[key]);
+    }
   }
   if (env['tsgi.input_terminated'] !== true) r.fail('env.tsgi.input-terminated', SERVER, 'tsgi.input_terminated must be true', env['tsgi.input_terminated']);
   const wrapper = env['tsgi.file_wrapper'];

@@ -21,16 +21,32 @@ const SERVER = 'server';
 const NOT_BYTES = /[^\x00-\xff]/;
 const noop = (): void => {};
 
+const OTHER_HEADER = 0;
+const CONTENT_LENGTH = 1;
+const CONTENT_TYPE = 2;
+const MAX_HEADER_NAMES = 1024;
+
+/**
+ * Response header names already found valid (tokens, not `Status`, not hop-by-hop), with
+ * the two the validator looks for: an application sends the same few names again and
+ * again, and a name seen before then costs one lookup rather than its pattern. Bounded.
+ */
+const headerNames = new Map<string, number>();
+
 /** What the validator recorded of a successful `startResponse` call. */
 interface Head {
   readonly code: number;
   readonly contentLength: number | undefined;
   readonly contentType: boolean;
-  /** The headers as they were passed: name, value, name, value... */
-  readonly snapshot: readonly string[];
+  /** In a thorough exchange, the headers as they were passed: name, value, name, value... */
+  readonly snapshot: readonly string[] | undefined;
   /** The array the application passed, which it must leave alone (`header.app-no-mutate`). */
   readonly appHeaders: HeaderList;
-  /** The copy the server received, which it must leave alone (`header.server-no-mutate`). */
+  /**
+   * What the server received, which it must leave alone (`header.server-no-mutate`): in a
+   * thorough exchange a copy, so that a change can be told from one by the application;
+   * elsewhere the application's array itself, and no check.
+   */
   readonly serverHeaders: HeaderList;
 }
 
@@ -198,17 +214,14 @@ export class Exchange {
     if (!Array.isArray(headers)) this.fail('header.list', APP, 'headers must be an array of [name, value] pairs', headers);
     let contentLength: number | undefined;
     let contentType = false;
-    const snapshot: string[] = [];
-    const copy: Array<[string, string]> = [];
+    const snapshot: string[] | undefined = this.thorough ? [] : undefined;
+    const copy: Array<[string, string]> | undefined = this.thorough ? [] : undefined;
     for (const pair of headers as unknown[]) {
       if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
         this.fail('header.list', APP, 'each header must be a pair of two strings', pair);
       }
       const [name, value] = pair as [string, string];
-      if (!TOKEN.test(name)) {
-        if (NOT_BYTES.test(name)) this.fail('str.response', APP, 'header names must be byte strings', name);
-        this.fail('header.name', APP, 'a header name must be an HTTP token', name);
-      }
+      const kind = headerNames.get(name) ?? this.#classify(name);
       if (!FIELD_VALUE.test(value)) {
         if (NOT_BYTES.test(value)) this.fail('str.response', APP, `the value of ${name} must be a byte string`, value, 'encode it as the header defines, such as RFC 8187');
         this.fail('header.value', APP, `the value of ${name} must have no control characters other than HTAB`, value);
@@ -217,25 +230,36 @@ export class Exchange {
       if (value[0] === ' ' || value[0] === '\t' || last === 0x20 || last === 0x09) {
         this.warn('header.value.whitespace', APP, `the value of ${name} should not begin or end with whitespace`, value);
       }
-      // The longest name this switch cares about is proxy-authorization (19); skip lower-casing longer ones.
-      const lower = name.length <= 19 ? name.toLowerCase() : '';
-      if (lower === 'content-length') {
+      if (kind === CONTENT_LENGTH) {
         if (contentLength !== undefined) this.fail('framing.content-length.syntax', APP, 'Content-Length must appear at most once', value);
         if (!DIGITS.test(value)) this.fail('framing.content-length.syntax', APP, 'Content-Length must be decimal digits', value);
         contentLength = Number(value);
-      } else if (lower === 'content-type') {
+      } else if (kind === CONTENT_TYPE) {
         contentType = true;
-      } else if (lower === 'status') {
-        this.fail('header.no-status', APP, 'the headers must not include Status', name, 'the status is the first argument of startResponse');
-      } else if (HOP_BY_HOP.has(lower)) {
-        if (lower === 'transfer-encoding') this.fail('framing.no-transfer-coding', APP, 'an application must not send Transfer-Encoding', name, 'the server frames the body');
-        this.fail('hop.response', APP, 'an application must not send hop-by-hop headers', name, 'leave connection management to the server');
       }
-      snapshot.push(name, value);
-      copy.push([name, value]);
+      snapshot?.push(name, value);
+      copy?.push([name, value]);
     }
     if (code === 204 && contentLength !== undefined) this.fail('framing.content-length.204', APP, 'a 204 response must not carry Content-Length', status);
-    return { code, contentLength, contentType, snapshot, appHeaders: headers as HeaderList, serverHeaders: copy };
+    return { code, contentLength, contentType, snapshot, appHeaders: headers as HeaderList, serverHeaders: copy ?? (headers as HeaderList) };
+  }
+
+  /** Checks a header name not seen before, and remembers it when it is valid. */
+  #classify(name: string): number {
+    if (!TOKEN.test(name)) {
+      if (NOT_BYTES.test(name)) this.fail('str.response', APP, 'header names must be byte strings', name);
+      this.fail('header.name', APP, 'a header name must be an HTTP token', name);
+    }
+    // The longest name that matters here is proxy-authorization (19); longer ones need no lower-casing.
+    const lower = name.length <= 19 ? name.toLowerCase() : '';
+    if (lower === 'status') this.fail('header.no-status', APP, 'the headers must not include Status', name, 'the status is the first argument of startResponse');
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'transfer-encoding') this.fail('framing.no-transfer-coding', APP, 'an application must not send Transfer-Encoding', name, 'the server frames the body');
+      this.fail('hop.response', APP, 'an application must not send hop-by-hop headers', name, 'leave connection management to the server');
+    }
+    const kind = lower === 'content-length' ? CONTENT_LENGTH : lower === 'content-type' ? CONTENT_TYPE : OTHER_HEADER;
+    if (headerNames.size < MAX_HEADER_NAMES) headerNames.set(name, kind);
+    return kind;
   }
 
   /** The `write` the application receives. */
@@ -300,7 +324,7 @@ export class Exchange {
   /** Checks that nobody changed the header list since `startResponse`. */
   checkHeaders(): void {
     const head = this.head;
-    if (!head) return;
+    if (!head?.snapshot) return;
     if (!same(head.appHeaders, head.snapshot)) {
       this.fail('header.app-no-mutate', APP, 'the headers array must not change after startResponse', head.appHeaders, 'pass a new array for each response');
     }

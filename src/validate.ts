@@ -108,10 +108,11 @@
  * always logs it. SHOULD and SHOULD NOT findings are `TsgiWarning`s, once per rule per
  * validator, or errors with `strict`. `onViolation` sees every finding first.
  *
- * Two costly checks that depend on how the server is written, not on the request (the
- * environ's property descriptors, and the garbage-collection watch for unclosed bodies),
- * run on a validator's first 256 exchanges, then on one in 64. A `tsgi.signal` that the
- * server creates on first read is read only when a check needs it.
+ * A few costly checks of faults that lie in how a server or application is written, not
+ * in one request (the environ's property descriptors, the garbage-collection watch for
+ * unclosed bodies, and the comparison of the headers array with a copy), run on a
+ * validator's first 256 exchanges, then on one in 256. A `tsgi.signal` that the server
+ * creates on first read is read only when a check needs it.
  *
  * @example
  * ```ts
