@@ -196,7 +196,8 @@ export class Reporter {
   emit(error: ValidationError): void {
     const key = `${error.requirement}\0${error.rule}`;
     if (this.#warned.has(key)) return;
-    this.#warned.add(key);
+    // Bounded: past it, a warning is emitted each time rather than remembered for ever.
+    if (this.#warned.size < 1024) this.#warned.add(key);
     process.emitWarning(error.message, { type: 'TsgiWarning', code: error.requirement });
   }
 }

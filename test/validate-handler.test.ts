@@ -82,6 +82,42 @@ describe('good applications through the gateway core (runExchange)', bounded, ()
   });
 });
 
+describe('a validator past its thorough phase (one exchange in 256 checked closely)', bounded, () => {
+  test('still runs clean through the core, array and streaming bodies alike', async () => {
+    const found: string[] = [];
+    const validated = validator(
+      (environ, startResponse) => {
+        startResponse('200 OK', [['Content-Type', 'text/plain']]);
+        const hello = new TextEncoder().encode(`${environ.PATH_INFO}\n`);
+        return environ.PATH_INFO === '/array' ? [hello] : (function* () {
+          yield hello;
+        })();
+      },
+      { onViolation: (error) => found.push(error.message) },
+    );
+    for (let i = 0; i < 600; i++) {
+      const path = i % 2 ? '/array' : '/stream';
+      const { environ, controller } = makeEnviron({ path });
+      const chunks: Uint8Array[] = [];
+      let head: OutgoingHead | undefined;
+      const outcome = await runExchange(validated, environ, {
+        method: 'GET',
+        target: path,
+        errors: memoryErrors(),
+        signal: controller.signal,
+        sendHead: (h) => void (head = h),
+        write: (chunk) => void chunks.push(chunk.slice()),
+        end: (last) => void (last && chunks.push(last.slice())),
+        abort: () => {},
+      });
+      assert.equal(outcome.error, undefined);
+      assert.equal(head?.code, 200);
+      assert.equal(decode(concat(chunks)), `${path}\n`);
+    }
+    assert.deepEqual(found, []);
+  });
+});
+
 describe('good applications through the node:http server', bounded, () => {
   let base = '';
   let current: Application = () => [];
