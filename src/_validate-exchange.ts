@@ -182,7 +182,8 @@ export class Exchange {
       write = this.#serverStart(status, head.serverHeaders, excInfo);
     } catch (thrown) {
       if (thrown === excInfo) {
-        if (!this.produced) {
+        // With Content-Length: 0 the head may have gone out at once (send.content-length-zero).
+        if (!this.produced && this.head?.contentLength !== 0) {
           this.fail('exc.replace', SERVER, 'with excInfo and nothing sent, startResponse must replace the response, not throw', said('excInfo thrown back'));
         }
         this.rethrown = true; // the application must let it propagate (exc.no-catch)

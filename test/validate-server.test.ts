@@ -7,8 +7,9 @@ import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ValidationError, validator } from '../src/validate.js';
+import type { Application } from '../src/types.js';
 import { badServers } from './_validate-bad-servers.js';
-import { expectViolation, helloApp, makeEnviron, sleep } from './_validate-harness.js';
+import { expectViolation, helloApp, makeEnviron, serveOnce, sleep } from './_validate-harness.js';
 
 const bounded = { timeout: 10_000 };
 
@@ -51,11 +52,38 @@ describe('a tsgi.signal created on first read (env.plain-object allows the acces
     const app = validator(helloApp);
     const created = { count: 0 };
     for (let i = 0; i < 1000; i++) {
-      const body = (await app(lazyEnviron(created), () => async () => {})) as Uint8Array[] & { close(): void };
+      const body = (await app(lazyEnviron(created), () => async () => {})) as Uint8Array[] & { close?(): void };
       for (const chunk of body) void chunk;
-      body.close();
+      body.close?.();
     }
     assert.ok(created.count < 300, `${created.count} signals created for 1000 requests`);
+  });
+});
+
+describe('a server that sends a Content-Length: 0 head at once (send.content-length-zero)', bounded, () => {
+  test('may throw excInfo back before any body data', async () => {
+    const seen: ValidationError[] = [];
+    const app: Application = (_environ, startResponse) => {
+      startResponse('200 OK', [['Content-Length', '0']]);
+      try {
+        throw new Error('failed after the head went out');
+      } catch (error) {
+        startResponse('500 Internal Server Error', [['Content-Type', 'text/plain']], error); // throws error back
+      }
+      return [];
+    };
+    const outcome = await serveOnce(validator(app, { onViolation: (error) => seen.push(error) }), {
+      startResponse: (real) => {
+        let sent = false;
+        return (status, headers, excInfo) => {
+          if (excInfo && sent) throw excInfo;
+          sent = headers.some(([name, value]) => name.toLowerCase() === 'content-length' && value === '0');
+          return real(status, headers);
+        };
+      },
+    });
+    assert.deepEqual(seen.map((e) => e.requirement), []);
+    assert.equal((outcome.caught[0] as Error).message, 'failed after the head went out');
   });
 });
 
