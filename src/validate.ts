@@ -103,7 +103,8 @@
  * validated application's call; `startResponse`, `write`, stream and file-wrapper checks
  * throw into the application code that made the call (a server-side fault found there,
  * such as a read that resolved after the end, rejects that read); body checks throw from
- * the server's `next()`, array read or `close()`. A violation the application catches
+ * the server's `next()`, array read or `close()` (or, for an array handed to the server
+ * as it is, from the validated application's call). A violation the application catches
  * is thrown again at the server's next call into the validator, so a conforming server
  * always logs it. SHOULD and SHOULD NOT findings are `TsgiWarning`s, once per rule per
  * validator, or errors with `strict`. `onViolation` sees every finding first.
