@@ -295,8 +295,9 @@ class NodeExchange implements Transport {
   finished(): void {
     this.#done = true;
     const req = this.#req;
-    if (req.complete || req.destroyed || this.#res.destroyed) return;
     const socket = req.socket;
+    // Not res.destroyed: a response is destroyed as soon as it has finished.
+    if (req.complete || !socket || socket.destroyed) return;
     const limit = this.#options.maxDrain ?? DEFAULT_MAX_DRAIN;
     const declared = Number(req.headers['content-length'] ?? Number.NaN);
     if (this.#expectPending || declared > limit) {

@@ -262,6 +262,25 @@ describe('request bodies through tsgi.input', () => {
   });
 });
 
+describe('an unread body over the drain limit', () => {
+  test('closes the connection after the response instead of draining it (input.unread)', async () => {
+    await withServer(
+      (_environ, startResponse) => {
+        startResponse('200 OK', [text]);
+        return [encode('ignored your body')];
+      },
+      async ({ port }) => {
+        const client = await WireClient.open(port);
+        client.send(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(1000)}`);
+        const response = await client.readResponse();
+        assert.equal(response.body.toString(), 'ignored your body');
+        assert.ok(await client.waitClosed(), 'the connection stays open, waiting for 99 kB nobody reads');
+      },
+      { maxDrain: 10_000 },
+    );
+  });
+});
+
 describe('Expect: 100-continue', () => {
   test('100 Continue is sent only when the application reads (expect.not-early, expect.continue)', async () => {
     let reading: (() => void) | undefined;
