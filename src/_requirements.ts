@@ -151,7 +151,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#body.iterate.protocol',
-    summary: 'A server MUST get the body\'s iterator exactly once, from body[Symbol.asyncIterator]() when that method exists and otherwise from body[Symbol.iterator](), and then follow the JavaScript iteration protocol.',
+    summary: 'A server MUST get the body\'s iterator exactly once, from body[Symbol.asyncIterator]() when that method exists and otherwise from body[Symbol.iterator](), and then follow the JavaScript iteration protocol; an array body is the exception, whose length and elements a server may read directly, as often as it needs.',
   },
   'body.iterate.one-at-a-time': {
     id: 'body.iterate.one-at-a-time',
@@ -753,7 +753,7 @@ export const requirements = {
     level: 'MUST NOT',
     roles: ['application'],
     anchor: 'spec/tsgi.md#streams.members',
-    summary: 'An application MUST NOT use any member of tsgi.input or tsgi.errors other than those this specification lists, and in particular never closes them.',
+    summary: 'An application MUST NOT use any member of tsgi.input or tsgi.errors other than those this specification lists (members every object has, such as toString, excepted), and in particular never closes them.',
   },
   'errors.methods': {
     id: 'errors.methods',
@@ -979,14 +979,14 @@ export const requirements = {
     level: 'MUST',
     roles: ['application'],
     anchor: 'spec/tsgi.md#exc.value',
-    summary: 'When an application passes excInfo, it MUST pass the value it caught (normally an Error) and nothing else; undefined and null count as no excInfo at all.',
+    summary: 'When an application passes excInfo, it MUST pass the value it caught (normally an Error) and nothing else (not a flag such as true, nor a WSGI-style triple); undefined and null count as no excInfo at all.',
   },
   'exc.only-on-error': {
     id: 'exc.only-on-error',
     level: 'SHOULD',
     roles: ['application'],
     anchor: 'spec/tsgi.md#exc.only-on-error',
-    summary: 'An application SHOULD pass excInfo only when it calls startResponse from an error handler to replace its response with an error response.',
+    summary: 'An application SHOULD pass excInfo only when it calls startResponse from an error handler to replace its response with an error response, so never with a 2xx status.',
   },
   'exc.replace': {
     id: 'exc.replace',
@@ -1466,7 +1466,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#concurrency.multithread',
-    summary: 'tsgi.multithread MUST be true when the server may call the same application object for another request before this call has finished (whether the calls interleave on one thread at await points or run in parallel threads), and false only when it never overlaps calls to it.',
+    summary: 'tsgi.multithread MUST be true when the server may call the same application object for another request before this exchange has finished, its body closed (whether the calls interleave on one thread at await points or run in parallel threads), and false only when it never overlaps calls to it.',
   },
   'concurrency.multiprocess': {
     id: 'concurrency.multiprocess',
