@@ -8,11 +8,8 @@
  * Prints the report as text (or JSON with `--json`) and resolves to the exit status: 0
  * when every case passed or was not applicable, 1 when one failed, 2 for a usage error.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { LoadError, loadExport } from './_load.js';
 import {
   DEFAULT_CAPABILITIES,
   formatReport,
@@ -107,7 +104,7 @@ async function run(args: string[], output: CommandOutput): Promise<number> {
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw new CommandError(`--timeout must be a positive whole number of milliseconds, got "${values.timeout}"`);
   const spec = positionals[0] as string;
-  const exported = await loadExport(spec, KINDS[kind as Kind]);
+  const exported = await loadValue(spec, KINDS[kind as Kind]);
 
   let report: ConformanceReport;
   if (kind === 'server') {
@@ -150,53 +147,11 @@ function asTarget(exported: unknown, spec: string): ServerTarget {
   throw new CommandError(`the export of ${spec} is not a server target: it needs a start(app, context) method`);
 }
 
-/** Loads `path[:export]` and returns the export: the one named, else the default, else the one named `fallback`. */
-async function loadExport(spec: string, fallback: string): Promise<unknown> {
-  const match = /^(.*\.(?:[cm]?js|[cm]?ts))(?::([A-Za-z_$][\w$]*))?$/.exec(spec);
-  if (!match) throw new CommandError(`"${spec}" is not a .js, .mjs or .ts file (optionally followed by :exportName)`);
-  const [, file = '', exportName] = match;
-  const path = resolve(file);
-  let module: Record<string, unknown>;
+/** Loads `path[:export]`: the export named, else the default, else the one named `fallback`. */
+async function loadValue(spec: string, fallback: string): Promise<unknown> {
   try {
-    module = await importFile(path);
+    return (await loadExport(spec, fallback)).value;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(path)) throw new CommandError(`cannot read ${path}: no such file`);
-    throw new CommandError(`cannot load ${path}: ${(error as Error).message}`);
+    throw error instanceof LoadError ? new CommandError(error.message) : error;
   }
-  const name = exportName ?? ('default' in module ? 'default' : fallback);
-  if (!(name in module)) {
-    throw new CommandError(`${path} has no export named "${name}" (its exports: ${Object.keys(module).join(', ') || 'none'})`);
-  }
-  return module[name];
-}
-
-/**
- * Imports a module. A `.ts` file that Node cannot load by itself (no type stripping, no
- * loader registered) loads through the tsx package of the project, when it has one.
- */
-async function importFile(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
-  try {
-    return (await import(url)) as Record<string, unknown>;
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?ts$/.test(path)) throw error;
-    const { tsImport } = (await import(tsxApi())) as { tsImport(url: string, parent: string): Promise<Record<string, unknown>> };
-    const module = await tsImport(url, import.meta.url);
-    const inner = module.default as Record<string, unknown> | undefined;
-    return inner !== null && typeof inner === 'object' && inner.__esModule ? inner : module;
-  }
-}
-
-/** The URL of the ESM build of tsx's loader API in the project being tested (its CommonJS build cannot load ES modules). */
-function tsxApi(): string {
-  try {
-    const manifest = createRequire(resolve('package.json')).resolve('tsx/package.json');
-    const exported = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: string | { default: string } }> }).exports['./esm/api']?.import;
-    const entry = typeof exported === 'string' ? exported : exported?.default;
-    if (entry) return new URL(entry, pathToFileURL(manifest)).href;
-  } catch {
-    // not installed
-  }
-  throw new Error('a .ts module needs Node with type stripping (22.18 or later) or the tsx package (npm install --save-dev tsx)');
 }

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { DIGITS, TOKEN } from './_http.js';
 import { describe, said, type MustId, type Reporter } from './_validate-report.js';
 import type { ErrorStream, InputStream } from './types.js';
+import { REQUIRED_TSGI_KEYS } from './_keys.js';
 
 const SERVER = 'server';
 
@@ -24,21 +25,9 @@ const REQUIRED_CGI_IDS: readonly MustId[] = [
   'env.remote-addr',
 ];
 
-/** The `tsgi.*` keys every environ has (`env.tsgi.required`). */
-const REQUIRED_TSGI = [
-  'tsgi.version',
-  'tsgi.url_scheme',
-  'tsgi.input',
-  'tsgi.errors',
-  'tsgi.multithread',
-  'tsgi.multiprocess',
-  'tsgi.run_once',
-  'tsgi.input_terminated',
-  'tsgi.signal',
-];
 
 /** Every `tsgi.*` key the spec defines; a server adds no other (`ext.reserved`). */
-const TSGI_KEYS: ReadonlySet<string> = new Set([...REQUIRED_TSGI, 'tsgi.file_wrapper']);
+const TSGI_KEYS: ReadonlySet<string> = new Set([...REQUIRED_TSGI_KEYS, 'tsgi.file_wrapper']);
 
 /** CGI names a server commonly sets: known good, so the name check can skip its pattern. */
 const KNOWN_CGI: ReadonlySet<string> = new Set([
@@ -128,7 +117,7 @@ export function checkEnviron(r: Reporter, environ: unknown, thorough: boolean): 
       'tsgi.signal' in env
     )
   ) {
-    for (const key of REQUIRED_TSGI) {
+    for (const key of REQUIRED_TSGI_KEYS) {
       if (!(key in env)) r.fail('env.tsgi.required', SERVER, `${key} must be present`, said('an environ without it'));
     }
   }

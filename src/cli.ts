@@ -14,11 +14,10 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { conformanceCommand } from './_cli-conformance.js';
+import { LoadError, loadExport } from './_load.js';
 import { demoApp, serve, type TsgiServer } from './server.js';
 import type { Application } from './types.js';
 import { validator } from './validate.js';
@@ -91,77 +90,18 @@ async function runServe(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Loads `path[:export]` and returns the application it exports. */
+/** Loads `path[:export]` and returns the application it exports (default, else `app`). */
 export async function loadApplication(spec: string): Promise<Application> {
-  // A colon after the file's extension names the export (Windows drive letters come first).
-  const match = /^(.*\.(?:[cm]?js|[cm]?ts))(?::([A-Za-z_$][\w$]*))?$/.exec(spec);
-  if (!match) throw new UsageError(`"${spec}" is not a .js, .mjs or .ts file (optionally followed by :exportName)`);
-  const [, file = '', exportName] = match;
-  const path = resolve(file);
-  let module: Record<string, unknown>;
+  let loaded;
   try {
-    readFileSync(path);
-  } catch {
-    throw new UsageError(`cannot read ${path}: no such file`);
-  }
-  try {
-    module = await importFile(path);
+    loaded = await loadExport(spec, 'app');
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`cannot load ${path}: ${(error as Error).message}`);
+    throw error instanceof LoadError ? new UsageError(error.message) : error;
   }
-  const name = exportName ?? ('default' in module ? 'default' : 'app');
-  if (!(name in module)) {
-    const names = Object.keys(module).join(', ') || 'none';
-    throw new UsageError(`${path} has no export named "${name}" (its exports: ${names})`);
+  if (typeof loaded.value !== 'function') {
+    throw new UsageError(`the export "${loaded.name}" of ${loaded.path} is a ${typeof loaded.value}, not an application function`);
   }
-  const app = module[name];
-  if (typeof app !== 'function') {
-    throw new UsageError(`the export "${name}" of ${path} is a ${typeof app}, not an application function`);
-  }
-  return app as Application;
-}
-
-/**
- * Imports a module file. TypeScript loads through Node's own type stripping where it
- * exists, otherwise through the tsx package of the project being served (or of tsgi's
- * own development install).
- */
-async function importFile(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
-  const nativeTypeScript = Boolean((process.features as { typescript?: unknown }).typescript);
-  if (/\.[cm]?ts$/.test(path) && !nativeTypeScript) {
-    const api = findTsxApi();
-    if (!api) {
-      throw new UsageError(
-        `cannot load ${path}: serving a .ts file needs Node with type stripping (22.18 or later) or the tsx package (npm install --save-dev tsx)`,
-      );
-    }
-    const { tsImport } = (await import(api)) as { tsImport(url: string, parent: string): Promise<Record<string, unknown>> };
-    const module = await tsImport(url, import.meta.url);
-    // A .ts file outside a "type": "module" package loads as CommonJS: unwrap its exports.
-    const inner = module.default as Record<string, unknown> | undefined;
-    return inner !== null && typeof inner === 'object' && inner.__esModule ? inner : module;
-  }
-  return (await import(url)) as Record<string, unknown>;
-}
-
-/** The URL of tsx's ESM loader API, from the served project or from tsgi's own install. */
-function findTsxApi(): string | undefined {
-  for (const base of [resolve('package.json'), new URL(import.meta.url).pathname]) {
-    try {
-      const manifestPath = createRequire(base).resolve('tsx/package.json');
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-        exports: Record<string, { import: string | { default: string } }>;
-      };
-      const entry = manifest.exports['./esm/api']?.import;
-      const relative = typeof entry === 'string' ? entry : entry?.default;
-      if (relative) return new URL(relative, pathToFileURL(manifestPath)).href;
-    } catch {
-      // not installed there
-    }
-  }
-  return undefined;
+  return loaded.value as Application;
 }
 
 /** Resolves when a signal has stopped the server gracefully. */

@@ -1,17 +1,7 @@
 /** The environ: every key, and how the request line and headers are decoded into it. */
 import { bytes, defineCases, environFor, latin1, marker, reply, requestEnviron, status } from './_helpers.js';
+import { REQUIRED_TSGI_KEYS } from '../../src/_keys.js';
 
-const TSGI_KEYS = [
-  'tsgi.version',
-  'tsgi.url_scheme',
-  'tsgi.input',
-  'tsgi.errors',
-  'tsgi.multithread',
-  'tsgi.multiprocess',
-  'tsgi.run_once',
-  'tsgi.input_terminated',
-  'tsgi.signal',
-];
 
 /** The cases about the environ. */
 export const environCases = defineCases([
@@ -21,7 +11,7 @@ export const environCases = defineCases([
     description: 'every required key is present, with its type',
     async client(t) {
       const env = await environFor(t, '/', 'env.tsgi.required');
-      for (const key of TSGI_KEYS) t.ok(key in env, 'env.tsgi.required', `${key} is missing`);
+      for (const key of REQUIRED_TSGI_KEYS) t.ok(key in env, 'env.tsgi.required', `${key} is missing`);
       for (const key of ['REQUEST_METHOD', 'SCRIPT_NAME', 'PATH_INFO', 'QUERY_STRING', 'SERVER_NAME', 'SERVER_PORT', 'SERVER_PROTOCOL', 'REMOTE_ADDR']) {
         t.equal(typeof env[key], 'string', key === 'QUERY_STRING' ? 'env.query-string' : 'env.cgi.strings', `typeof ${key}`);
       }
