@@ -79,13 +79,7 @@ export function show(value: unknown): string {
  * pass over the headers, no allocation when everything is right.
  */
 export function parseResponseHead(status: unknown, headers: unknown): ResponseHead {
-  if (typeof status !== 'string' || !STATUS.test(status)) {
-    throw contractError('status.format', `status must be three digits, a space and a reason phrase, such as "200 OK"; got ${show(status)}`);
-  }
-  const code = Number(status.slice(0, 3));
-  if (code < 200 || code > 599) {
-    throw contractError('status.range', `status code must be between 200 and 599; got ${code}`);
-  }
+  const { code, reason } = parseStatus(status);
   if (!Array.isArray(headers)) {
     throw contractError('header.list', `headers must be an array of [name, value] pairs; got ${show(headers)}`);
   }
@@ -96,26 +90,27 @@ export function parseResponseHead(status: unknown, headers: unknown): ResponseHe
       throw contractError('header.list', `header ${i} must be a pair of two strings; got ${show(pair)}`);
     }
     const [name, value] = pair as [string, string];
-    if (!TOKEN.test(name)) throw contractError('header.name', `header name must be an HTTP token; got ${show(name)}`);
     if (!FIELD_VALUE.test(value)) {
+      const problem = TOKEN.test(name) ? undefined : 'header.name';
+      if (problem) throw contractError(problem, `header name must be an HTTP token; got ${show(name)}`);
       throw contractError(
         'header.value',
         `the value of ${name} must be a byte string without control characters other than HTAB; got ${show(value)}`,
       );
     }
-    // The longest name this loop cares about is proxy-authorization (19); skip lower-casing longer ones.
-    const lower = name.length <= 19 ? name.toLowerCase() : '';
-    if (lower === 'content-length') {
+    const kind = nameKind(name);
+    if (kind === ORDINARY) continue;
+    if (kind === CONTENT_LENGTH) {
       if (contentLength !== undefined) throw contractError('framing.content-length.syntax', 'Content-Length appears twice');
       if (!DIGITS.test(value)) {
         throw contractError('framing.content-length.syntax', `Content-Length must be decimal digits; got ${show(value)}`);
       }
       contentLength = Number(value);
-    } else if (lower === 'status') {
+    } else if (kind === STATUS_HEADER) {
       throw contractError('header.no-status', 'the headers must not include Status; the status is the first argument');
-    } else if (HOP_BY_HOP.has(lower)) {
+    } else {
       throw contractError(
-        lower === 'transfer-encoding' ? 'framing.no-transfer-coding' : 'hop.response',
+        kind === TRANSFER_ENCODING ? 'framing.no-transfer-coding' : 'hop.response',
         `${name} is a hop-by-hop header, which only the server may send`,
       );
     }
@@ -123,5 +118,52 @@ export function parseResponseHead(status: unknown, headers: unknown): ResponseHe
   if (code === 204 && contentLength !== undefined) {
     throw contractError('framing.content-length.204', 'a 204 response must not carry Content-Length');
   }
-  return { code, reason: status.slice(4), headers: headers as HeaderList, contentLength };
+  return { code, reason, headers: headers as HeaderList, contentLength };
+}
+
+// Status lines and header names repeat from response to response: each is checked once
+// and remembered. The caches are bounded, so an application that invents names without
+// end cannot grow them.
+const MAX_CACHED = 1000;
+const STATUSES = new Map<string, { code: number; reason: string }>();
+const NAMES = new Map<string, number>();
+const ORDINARY = 0;
+const CONTENT_LENGTH = 1;
+const STATUS_HEADER = 2;
+const HOP = 3;
+const TRANSFER_ENCODING = 4;
+
+function parseStatus(status: unknown): { code: number; reason: string } {
+  const known = typeof status === 'string' ? STATUSES.get(status) : undefined;
+  if (known) return known;
+  if (typeof status !== 'string' || !STATUS.test(status)) {
+    throw contractError('status.format', `status must be three digits, a space and a reason phrase, such as "200 OK"; got ${show(status)}`);
+  }
+  const code = Number(status.slice(0, 3));
+  if (code < 200 || code > 599) {
+    throw contractError('status.range', `status code must be between 200 and 599; got ${code}`);
+  }
+  const parsed = { code, reason: status.slice(4) };
+  if (STATUSES.size < MAX_CACHED) STATUSES.set(status, parsed);
+  return parsed;
+}
+
+/** What a valid header name is to the server; throws for a name that is not a token. */
+function nameKind(name: string): number {
+  const known = NAMES.get(name);
+  if (known !== undefined) return known;
+  if (!TOKEN.test(name)) throw contractError('header.name', `header name must be an HTTP token; got ${show(name)}`);
+  const lower = name.toLowerCase();
+  const kind =
+    lower === 'content-length'
+      ? CONTENT_LENGTH
+      : lower === 'status'
+        ? STATUS_HEADER
+        : lower === 'transfer-encoding'
+          ? TRANSFER_ENCODING
+          : HOP_BY_HOP.has(lower)
+            ? HOP
+            : ORDINARY;
+  if (NAMES.size < MAX_CACHED) NAMES.set(name, kind);
+  return kind;
 }

@@ -11,6 +11,12 @@ import { runExchange, type OutgoingHead, type Outcome, type Transport } from './
 import { LazyAbort, defineLazySignal } from './_signal.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 
+// One 'close' listener for every response, instead of two closures per request.
+const EXCHANGE = Symbol('tsgi.exchange');
+function onResponseClose(this: ServerResponse & { [EXCHANGE]?: NodeExchange }): void {
+  this[EXCHANGE]?.closed(this);
+}
+
 /** Options of the node:http transport; `serve()` and `toNodeListener()` take them. */
 export interface NodeTransportOptions {
   /**
@@ -188,10 +194,13 @@ class NodeExchange implements Transport {
     this.errors = errors;
     // Node emits checkContinue only for HTTP/1.1 (expect.http10).
     this.#expectPending = req.headers.expect?.toLowerCase() === '100-continue' && req.httpVersion === '1.1';
-    res.once('close', () => {
-      // disconnect.signal, and never after the whole response was handed over (disconnect.no-false-abort).
-      if (!res.writableFinished && !this.#done) this.signal.abort(new Error('the client went away before the response was complete'));
-    });
+    (res as ServerResponse & { [EXCHANGE]?: NodeExchange })[EXCHANGE] = this;
+    res.on('close', onResponseClose);
+  }
+
+  /** The response closed: a disconnect, unless it was complete (disconnect.no-false-abort). */
+  closed(res: ServerResponse): void {
+    if (!res.writableFinished && !this.#done) this.signal.abort(new Error('the client went away before the response was complete'));
   }
 
   environ(target: Target, path: string, scriptName: string): Environ {

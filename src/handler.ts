@@ -133,7 +133,8 @@ class Exchange {
   // Body state.
   #returned = false;
   #usedWrite = false;
-  #writes: Promise<void> = Promise.resolve();
+  // The tail of the write() queue; created by the first write, which most exchanges never make.
+  #writes: Promise<void> | undefined;
   #knownLength: number | undefined;
   #bytes = 0;
   #stop = false;
@@ -202,7 +203,7 @@ class Exchange {
       body = isThenable(result) ? await result : result;
       checkBody(body);
       this.#returned = true;
-      await this.#writes;
+      if (this.#writes) await this.#writes;
       await this.#iterate(body);
     } catch (caught) {
       this.#returned = true;
@@ -240,7 +241,7 @@ class Exchange {
       throw contractError('write.after-return', 'write() was called after the application returned its body');
     }
     this.#usedWrite = true;
-    const sent = this.#writes.then(() => this.#send(data, false));
+    const sent = (this.#writes ?? Promise.resolve()).then(() => this.#send(data, false));
     // Later writes wait for this one, and fail on their own if it failed (write.order).
     this.#writes = sent.catch(noop);
     sent.catch(noop); // write.no-unhandled: an unawaited rejection never reaches the process
