@@ -102,8 +102,7 @@ export class FetchExchange implements Transport, Started {
   // platform's own abort reason, as fetch() rejects with the signal's reason.
   #rejection: unknown;
   #listening = false;
-  // True while runExchange() runs synchronously; the end it sends then needs no waiting.
-  #starting = false;
+  // The end the core sent, applied once the exchange is over (close.await).
   #endLater: { chunk: Uint8Array | undefined } | undefined;
   #cancelled = false;
 
@@ -140,7 +139,6 @@ export class FetchExchange implements Transport, Started {
       signal.addEventListener('abort', this, { once: true });
       this.#listening = true;
     }
-    this.#starting = true;
     this.done = runExchange(app, environ, this).then((outcome) => {
       this.#stopListening();
       const last = this.#endLater;
@@ -148,7 +146,6 @@ export class FetchExchange implements Transport, Started {
       if (!this.#responded) this.#reject(this.#rejection ?? new Error('the exchange ended without a response'));
       return outcome;
     });
-    this.#starting = false;
   }
 
   /** The request's signal aborted: the client went away (`disconnect.signal`). */
@@ -188,10 +185,9 @@ export class FetchExchange implements Transport, Started {
     // The core may end the message before it calls the body's close() (an array body), and
     // a platform takes the end of the stream for the end of the exchange: a graceful
     // shutdown would not wait for a close() still running (close.await). So the stream
-    // ends once the exchange is over, unless this is the core's synchronous path, which
-    // it takes only for a body without close().
-    if (this.#starting) this.#finishBody(last);
-    else this.#endLater = { chunk: last };
+    // always ends once the exchange is over, which is one microtask later when there is
+    // nothing to wait for.
+    this.#endLater = { chunk: last };
   }
 
   #finishBody(last: Uint8Array | undefined): void {
