@@ -55,10 +55,10 @@ export interface NodeTransportOptions {
   maxTargetLength?: number;
 }
 
-/** A node:http request listener, with a way to wait for the exchanges it is running. */
-export interface NodeHandler {
-  listener(req: IncomingMessage, res: ServerResponse): void;
-  /** Resolves when no exchange is running. */
+/** A node:http request listener that runs a TSGI application. */
+export interface NodeListener {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Resolves when none of the listener's exchanges is running, for a graceful shutdown. */
   idle(): Promise<void>;
 }
 
@@ -70,7 +70,7 @@ const DEFAULT_MAX_TARGET = 8192;
 const WRITES_PER_TURN = 16;
 
 /** Creates the listener that runs `app` for each request of a node:http server. */
-export function createNodeHandler(app: Application, options: NodeTransportOptions = {}): NodeHandler {
+export function createNodeListener(app: Application, options: NodeTransportOptions = {}): NodeListener {
   const errors = createErrorStream(options.errors ?? process.stderr);
   const log = options.quiet ? undefined : (options.log ?? process.stderr);
   const scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
@@ -99,7 +99,7 @@ export function createNodeHandler(app: Application, options: NodeTransportOption
     });
   };
   const idle = () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)));
-  return { listener, idle };
+  return Object.assign(listener, { idle });
 }
 
 /** The status a request gets without reaching the application, when it must not (`request.*`). */

@@ -17,10 +17,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { createNodeHandler, type NodeTransportOptions } from './_node.js';
+import { createNodeListener, type NodeListener, type NodeTransportOptions } from './_node.js';
 import type { Application, Environ } from './types.js';
 
-export type { NodeTransportOptions } from './_node.js';
+export type { NodeListener, NodeTransportOptions } from './_node.js';
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends NodeTransportOptions {
@@ -70,7 +70,7 @@ export interface TsgiServer {
  */
 export async function serve(app: Application, options: ServeOptions = {}): Promise<TsgiServer> {
   const hostname = options.hostname ?? '127.0.0.1';
-  const handler = createNodeHandler(app, options);
+  const listener = createNodeListener(app, options);
   const headersTimeout = options.headersTimeout ?? 60_000;
   const serverOptions: http.ServerOptions = {
     keepAliveTimeout: options.keepAliveTimeout ?? 5000,
@@ -87,7 +87,7 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       ? // httpAllowHalfOpen (below) does not reach TLS sockets; this does.
         https.createServer({ ...serverOptions, allowHalfOpen: true, key: options.key, cert: options.cert })
       : http.createServer(serverOptions);
-  attach(node, handler.listener);
+  attach(node, listener);
 
   await new Promise<void>((resolve, reject) => {
     node.once('error', reject);
@@ -113,19 +113,12 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
         const deadline = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, options.shutdownTimeout ?? 10_000);
         });
-        await Promise.race([handler.idle(), deadline]);
+        await Promise.race([listener.idle(), deadline]);
         clearTimeout(timer);
         node.closeAllConnections();
         await closed;
       })()),
   };
-}
-
-/** A node:http request listener that runs a TSGI application. */
-export interface NodeListener {
-  (req: http.IncomingMessage, res: http.ServerResponse): void;
-  /** Resolves when none of the listener's exchanges is running, for a graceful shutdown. */
-  idle(): Promise<void>;
 }
 
 /**
@@ -143,10 +136,7 @@ export interface NodeListener {
  * ```
  */
 export function toNodeListener(app: Application, options: NodeTransportOptions = {}): NodeListener {
-  const handler = createNodeHandler(app, options);
-  return Object.assign((req: http.IncomingMessage, res: http.ServerResponse) => handler.listener(req, res), {
-    idle: handler.idle,
-  });
+  return createNodeListener(app, options);
 }
 
 /** Wires the listener into a server with the settings the spec needs. */
