@@ -260,7 +260,7 @@ export class FetchExchange implements Transport, Started {
     if (this.#state !== OPEN) return;
     this.#state = GONE;
     this.#stopListening();
-    this.signal.abort(reason);
+    this.signal.abortWith(reason);
     this.#source?.cancel(reason);
     this.#settleReady(reason);
   }

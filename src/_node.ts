@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createErrorStream, type TextSink } from './_errors.js';
 import { createInputStream } from './_input.js';
-import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
+import { execute } from './_exchange.js';
+import type { AbortState, OutgoingHead, Outcome, Transport } from './handler.js';
 import { LazyAbort, defineLazySignal } from './_signal.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 
@@ -71,35 +72,64 @@ const WRITES_PER_TURN = 16;
 
 /** Creates the listener that runs `app` for each request of a node:http server. */
 export function createNodeListener(app: Application, options: NodeTransportOptions = {}): NodeListener {
-  const errors = createErrorStream(options.errors ?? process.stderr);
-  const log = options.quiet ? undefined : (options.log ?? process.stderr);
-  const scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
-  let running = 0;
-  let waiters: Array<() => void> = [];
+  const gateway = new Gateway(app, options);
+  const listener = (req: IncomingMessage, res: ServerResponse): void => gateway.handle(req, res);
+  return Object.assign(listener, { idle: () => gateway.idle() });
+}
 
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    const refusal = refuse(req, options.maxTargetLength ?? DEFAULT_MAX_TARGET);
+/** What every exchange of one listener shares: the application, the options, and the count of exchanges running. */
+class Gateway {
+  readonly app: Application;
+  readonly options: NodeTransportOptions;
+  readonly errors: ErrorStream;
+  readonly log: TextSink | undefined;
+  readonly scriptName: string;
+  readonly maxTarget: number;
+  #running = 0;
+  #waiters: Array<() => void> = [];
+
+  constructor(app: Application, options: NodeTransportOptions) {
+    this.app = app;
+    this.options = options;
+    this.errors = createErrorStream(options.errors ?? process.stderr);
+    this.log = options.quiet ? undefined : (options.log ?? process.stderr);
+    this.scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
+    this.maxTarget = options.maxTargetLength ?? DEFAULT_MAX_TARGET;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    const refusal = refuse(req, this.maxTarget);
     if (refusal) return answer(res, refusal[0], refusal[1], true);
     const target = splitTarget(req.url ?? '/');
     const path = decodePath(target.path);
+    const scriptName = this.scriptName;
     if (scriptName && path !== scriptName && !path.startsWith(`${scriptName}/`)) {
       return answer(res, 404, 'Not Found', false);
     }
-    running++;
-    const exchange = new NodeExchange(req, res, errors, options);
-    const environ = exchange.environ(target, path, scriptName);
-    void runExchange(app, environ, exchange).then((outcome) => {
-      exchange.finished();
-      if (log) log.write(accessLine(req, environ, outcome));
-      if (--running === 0) {
-        const ready = waiters;
-        waiters = [];
-        for (const resolve of ready) resolve();
-      }
-    });
-  };
-  const idle = () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)));
-  return Object.assign(listener, { idle });
+    this.#running++;
+    const exchange = new NodeExchange(this, req, res);
+    const environ = exchange.environ(target, path);
+    // Most exchanges finish without waiting; they then cost no Promise.
+    const outcome = execute(this.app, environ, exchange);
+    if (outcome instanceof Promise) {
+      // Only an exchange still running can be cut short by the client: watch for that
+      // now, before any 'close' event can have been emitted (Node emits it on a later tick).
+      exchange.watch();
+      void outcome.then((settled) => exchange.finished(environ, settled));
+    } else exchange.finished(environ, outcome);
+  }
+
+  /** One exchange is over. */
+  done(): void {
+    if (--this.#running > 0) return;
+    const ready = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of ready) resolve();
+  }
+
+  idle(): Promise<void> {
+    return this.#running === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
 }
 
 /** The status a request gets without reaching the application, when it must not (`request.*`). */
@@ -172,12 +202,16 @@ function plainAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-class NodeExchange implements Transport {
+/**
+ * One request and its response. It is its own abort state (the core's `signal`, from which
+ * `tsgi.signal` is made when read): one object per request instead of two.
+ */
+class NodeExchange extends LazyAbort implements Transport {
   readonly method: string;
   readonly target: string;
   readonly errors: ErrorStream;
-  /** The core's view of the exchange: aborted when the client is gone; `tsgi.signal` is made from it when read. */
-  readonly signal = new LazyAbort();
+  readonly signal: AbortState = this;
+  readonly #gateway: Gateway;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #options: NodeTransportOptions;
@@ -185,50 +219,58 @@ class NodeExchange implements Transport {
   #done = false;
   #writesWithoutYield = 0;
 
-  constructor(req: IncomingMessage, res: ServerResponse, errors: ErrorStream, options: NodeTransportOptions) {
+  constructor(gateway: Gateway, req: IncomingMessage, res: ServerResponse) {
+    super();
+    this.#gateway = gateway;
     this.#req = req;
     this.#res = res;
-    this.#options = options;
+    this.#options = gateway.options;
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
-    this.errors = errors;
+    this.errors = gateway.errors;
     // Node emits checkContinue only for HTTP/1.1 (expect.http10).
     this.#expectPending = req.headers.expect?.toLowerCase() === '100-continue' && req.httpVersion === '1.1';
+  }
+
+  /** Aborts the exchange if the response closes before it is complete. */
+  watch(): void {
+    const res = this.#res;
     (res as ServerResponse & { [EXCHANGE]?: NodeExchange })[EXCHANGE] = this;
     res.on('close', onResponseClose);
   }
 
   /** The response closed: a disconnect, unless it was complete (disconnect.no-false-abort). */
   closed(res: ServerResponse): void {
-    if (!res.writableFinished && !this.#done) this.signal.abort(new Error('the client went away before the response was complete'));
+    if (!res.writableFinished && !this.#done) this.abortWith(new Error('the client went away before the response was complete'));
   }
 
-  environ(target: Target, path: string, scriptName: string): Environ {
+  environ(target: Target, path: string): Environ {
     const req = this.#req;
-    const socket = req.socket as Socket & { encrypted?: boolean };
+    const scriptName = this.#gateway.scriptName;
     const options = this.#options;
+    const connection = connectionOf(req.socket);
     const environ = {
       REQUEST_METHOD: this.method,
       SCRIPT_NAME: scriptName,
       PATH_INFO: path.slice(scriptName.length),
       QUERY_STRING: target.query,
       REQUEST_URI: this.target,
-      SERVER_NAME: options.serverName ?? serverName(socket.localAddress),
-      SERVER_PORT: String(options.serverPort ?? socket.localPort ?? ''),
+      SERVER_NAME: options.serverName ?? connection.serverName,
+      SERVER_PORT: options.serverPort === undefined ? connection.serverPort : String(options.serverPort),
       SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
       SERVER_SOFTWARE: 'tsgi',
-      REMOTE_ADDR: plainAddress(socket.remoteAddress),
+      REMOTE_ADDR: connection.remoteAddr,
       'tsgi.version': [1, 0],
-      'tsgi.url_scheme': socket.encrypted ? 'https' : 'http',
-      'tsgi.input': createInputStream(req, { onFirstRead: () => this.#continue() }),
+      'tsgi.url_scheme': connection.scheme,
+      'tsgi.input': createInputStream(req, this.#expectPending ? { onFirstRead: () => this.#continue() } : undefined),
       'tsgi.errors': this.errors,
       'tsgi.multithread': true,
       'tsgi.multiprocess': options.multiprocess ?? false,
       'tsgi.run_once': false,
       'tsgi.input_terminated': true,
     } satisfies Omit<Environ, 'tsgi.signal'> as unknown as Environ;
-    defineLazySignal(environ, this.signal);
-    if (socket.remotePort !== undefined) environ.REMOTE_PORT = String(socket.remotePort);
+    defineLazySignal(environ, this);
+    if (connection.remotePort !== undefined) environ.REMOTE_PORT = connection.remotePort;
     addHeaders(environ, req.rawHeaders);
     if (target.authority !== undefined) environ.HTTP_HOST = target.authority; // env.http.host
     if (options.environ) Object.assign(environ, options.environ);
@@ -258,7 +300,7 @@ class NodeExchange implements Transport {
 
   write(chunk: Uint8Array): Promise<void> | undefined {
     const res = this.#res;
-    if (res.destroyed) return Promise.reject(this.signal.reason ?? new Error('the connection closed'));
+    if (res.destroyed) return Promise.reject(this.reason ?? new Error('the connection closed'));
     if (res.write(chunk)) {
       // A body that is always ready on a socket that always drains would never give the
       // event loop a turn: other connections, timers and disconnects would wait forever.
@@ -275,7 +317,7 @@ class NodeExchange implements Transport {
         else resolve();
       };
       const onDrain = () => done();
-      const onClose = () => done(this.signal.reason ?? new Error('the connection closed'));
+      const onClose = () => done(this.reason ?? new Error('the connection closed'));
       res.on('drain', onDrain);
       res.on('close', onClose);
       // The response may have closed between the write and these listeners.
@@ -300,15 +342,22 @@ class NodeExchange implements Transport {
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
-  /** After the exchange: reads and discards a bounded rest of an unread body (`input.unread`). */
-  finished(): void {
+  /** The exchange is over: logs it, and reads and discards a bounded rest of an unread body (`input.unread`). */
+  finished(environ: Environ, outcome: Outcome): void {
     this.#done = true;
     const req = this.#req;
+    const gateway = this.#gateway;
+    if (gateway.log) gateway.log.write(accessLine(req, environ, outcome));
+    gateway.done();
     const socket = req.socket;
     // Not res.destroyed: a response is destroyed as soon as it has finished.
     if (req.complete || !socket || socket.destroyed) return;
+    // An exchange that finished synchronously runs before the parser has seen the end of
+    // its request, even when there is no body; only a body can be left unread.
+    const length = req.headers['content-length'];
+    if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return;
     const limit = this.#options.maxDrain ?? DEFAULT_MAX_DRAIN;
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    const declared = Number(length ?? Number.NaN);
     if (this.#expectPending || declared > limit) {
       socket.destroySoon();
       return;
@@ -326,9 +375,31 @@ class NodeExchange implements Transport {
   }
 }
 
-function serverName(localAddress: string | undefined): string {
-  const address = plainAddress(localAddress) || 'localhost';
-  return address.includes(':') ? `[${address}]` : address;
+/** What the environ says of a connection, the same for each of its requests. */
+interface Connection {
+  readonly serverName: string;
+  readonly serverPort: string;
+  readonly remoteAddr: string;
+  readonly remotePort: string | undefined;
+  readonly scheme: 'http' | 'https';
+}
+
+const CONNECTION = Symbol('tsgi.connection');
+
+/** The environ's view of `socket`, worked out for its first request and kept on it for the rest. */
+function connectionOf(socket: Socket & { encrypted?: boolean; [CONNECTION]?: Connection }): Connection {
+  let connection = socket[CONNECTION];
+  if (connection === undefined) {
+    const local = plainAddress(socket.localAddress) || 'localhost';
+    connection = socket[CONNECTION] = {
+      serverName: local.includes(':') ? `[${local}]` : local, // env.server-name
+      serverPort: String(socket.localPort ?? ''),
+      remoteAddr: plainAddress(socket.remoteAddress),
+      remotePort: socket.remotePort === undefined ? undefined : String(socket.remotePort),
+      scheme: socket.encrypted ? 'https' : 'http',
+    };
+  }
+  return connection;
 }
 
 /**

@@ -7,14 +7,18 @@
  */
 import type { AbortState } from './handler.js';
 
-/** The abort state of one exchange: what the core reads, and the signal when someone asks for it. */
+/**
+ * The abort state of one exchange: what the core reads, and the signal when someone asks
+ * for it. A transport may extend it, to be its own abort state and save an object per
+ * request; hence the names, which stay clear of `Transport`'s `signal` and `abort`.
+ */
 export class LazyAbort implements AbortState {
   aborted = false;
   reason: unknown = undefined;
   #controller: AbortController | undefined;
 
   /** The `AbortSignal`, created now if it does not exist yet. */
-  get signal(): AbortSignal {
+  get abortSignal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
       if (this.aborted) this.#controller.abort(this.reason);
@@ -23,7 +27,7 @@ export class LazyAbort implements AbortState {
   }
 
   /** Aborts, once; later calls change nothing. */
-  abort(reason: unknown): void {
+  abortWith(reason: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
@@ -40,7 +44,7 @@ const STATE = Symbol('tsgi.signal-state');
  */
 const ACCESSOR: PropertyDescriptor = {
   get(this: Record<symbol, LazyAbort>): AbortSignal {
-    return (this[STATE] as LazyAbort).signal;
+    return (this[STATE] as LazyAbort).abortSignal;
   },
   set(this: object, signal: unknown) {
     // An application may replace the key, as any other (app.environ.modify).
