@@ -10,6 +10,7 @@ import { createInputStream } from './_input.js';
 import { execute } from './_exchange.js';
 import type { AbortState, OutgoingHead, Outcome, Transport } from './handler.js';
 import { LazyAbort, defineLazySignal } from './_signal.js';
+import { FileWrapper } from './util.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 
 // One 'close' listener for every response, instead of two closures per request.
@@ -268,6 +269,7 @@ class NodeExchange extends LazyAbort implements Transport {
       'tsgi.multiprocess': options.multiprocess ?? false,
       'tsgi.run_once': false,
       'tsgi.input_terminated': true,
+      'tsgi.file_wrapper': FileWrapper,
     } satisfies Omit<Environ, 'tsgi.signal'> as unknown as Environ;
     defineLazySignal(environ, this);
     if (connection.remotePort !== undefined) environ.REMOTE_PORT = connection.remotePort;

@@ -1184,7 +1184,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['application'],
     anchor: 'spec/tsgi.md#framing.content-length.match',
-    summary: 'When an application sends Content-Length, the bytes it produces (body chunks and write data together) MUST number exactly that many, unless the response has no body (a HEAD request, or status 304), where the header describes the body a GET would get.',
+    summary: 'When an application sends Content-Length, the bytes it produces (body chunks and write data together) MUST number exactly that many, unless the response has no body (a HEAD request, or status 304), where the header describes the body a GET would get, or the body is a wrapped file, which may run past it (file.length).',
   },
   'framing.content-length.204': {
     id: 'framing.content-length.204',
@@ -1198,7 +1198,7 @@ export const requirements = {
     level: 'MUST NOT',
     roles: ['server'],
     anchor: 'spec/tsgi.md#framing.content-length.no-overrun',
-    summary: 'A server MUST NOT send more body bytes than the application\'s Content-Length declares; once it has sent that many, it stops iterating and reports any further bytes to the error stream as an application error.',
+    summary: 'A server MUST NOT send more body bytes than the application\'s Content-Length declares; once it has sent that many, it stops iterating and reports any further bytes to the error stream as an application error (a wrapped file\'s further bytes are no error: file.length).',
   },
   'framing.content-length.short': {
     id: 'framing.content-length.short',
@@ -1546,6 +1546,13 @@ export const requirements = {
     roles: ['server'],
     anchor: 'spec/tsgi.md#file.position',
     summary: 'A server that sends a wrapped file by a faster means SHOULD start at the file\'s current position and stop at its end, or after Content-Length bytes, exactly as iteration would.',
+  },
+  'file.length': {
+    id: 'file.length',
+    level: 'MUST',
+    roles: ['server'],
+    anchor: 'spec/tsgi.md#file.length',
+    summary: 'When the application declared a Content-Length shorter than the rest of a wrapped file, the server MUST send exactly that many bytes of it and stop, whether it iterates the body or sends the file by faster means, and this is not an application error: it is how an application sends part of a file.',
   },
   'file.content-length': {
     id: 'file.content-length',

@@ -152,7 +152,10 @@ function wrapIterable(ex: Exchange, s: BodyState, body: ResponseBody, close: () 
   const methods = body as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
   const openAsync = methods[Symbol.asyncIterator];
   const openSync = methods[Symbol.iterator];
-  const target: Record<PropertyKey, unknown> = { close };
+  // A wrapped file's view keeps its prototype, so that the server that made the file
+  // wrapper still knows it for one (`body instanceof FileWrapper`: file.length).
+  const target: Record<PropertyKey, unknown> = Object.create(s.file ? Object.getPrototypeOf(body) : Object.prototype);
+  target.close = close;
   if (typeof openAsync === 'function') {
     target[Symbol.asyncIterator] = () => boundary(ex, () => open(ex, s, openAsync.call(body), true));
   }
@@ -284,6 +287,10 @@ function before(ex: Exchange, s: BodyState): void {
     if (last.length) ex.headSent = true;
     if (s.lastSample?.changed(last)) ex.fail('body.chunk.server-no-mutate', SERVER, 'the server must not modify the chunks it receives', said('a chunk changed by the server'));
   }
+  const declared = ex.head?.contentLength;
+  if (s.file && declared !== undefined && ex.bytes >= declared && !ex.isHead) {
+    ex.fail('file.length', SERVER, "the server must stop reading a wrapped file once it has the Content-Length's bytes", said(`a call of next() after ${ex.bytes} of ${declared} bytes`));
+  }
   if (ex.isHead && ex.produced && !s.warnedHead) {
     s.warnedHead = true;
     ex.warn('head.stop-early', SERVER, 'for HEAD, the server should stop iterating at the first non-empty chunk', said('a call of next() after it'));
@@ -309,7 +316,7 @@ function after(ex: Exchange, s: BodyState, step: unknown): IteratorResult<unknow
     ex.fail('body.chunk.owned', APP, 'a chunk must not be modified after it was produced', said('a chunk changed while the next was made'), 'yield a fresh Uint8Array each time, not a reused buffer');
   }
   if (s.file) checkFileChunk(ex, s.file, chunk);
-  if (chunk.length) ex.produce(chunk);
+  if (chunk.length) ex.produce(chunk, s.file !== undefined);
   const outer = ex.outer;
   if (outer) {
     outer.paceDebt = true;

@@ -128,6 +128,7 @@ export const checkedRequirements: readonly CheckId[] = [
   'file.lazy',
   'file.iterate',
   'file.close',
+  'file.length',
   // Middleware between two validators.
   'mw.return-promptly',
   'mw.pace',

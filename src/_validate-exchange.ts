@@ -288,8 +288,8 @@ export class Exchange {
     return settled;
   };
 
-  /** Accounts for a non-empty chunk from the body or `write`. */
-  produce(chunk: Uint8Array): void {
+  /** Accounts for a non-empty chunk from the body or `write`; a wrapped file may run past its Content-Length (`file.length`). */
+  produce(chunk: Uint8Array, wrappedFile = false): void {
     const head = this.head;
     if (!head) {
       this.flush();
@@ -304,7 +304,7 @@ export class Exchange {
       if (!head.contentType) this.warn('header.content-type', APP, 'a response with a body should carry Content-Type', head.appHeaders);
     }
     this.bytes += chunk.length;
-    if (head.contentLength !== undefined && this.bytes > head.contentLength) {
+    if (head.contentLength !== undefined && this.bytes > head.contentLength && !wrappedFile) {
       this.fail('framing.content-length.match', APP, `the body must be exactly the Content-Length of ${head.contentLength} bytes`, said(`${this.bytes} bytes or more`));
     }
   }

@@ -91,7 +91,8 @@
  *
  * The file wrapper: the file has `read` (file.readable), the wrapper reads nothing before
  * the application returned (file.lazy), its body yields what successive reads gave
- * (file.iterate) and closes the file (file.close).
+ * (file.iterate) and closes the file (file.close), and the server stops reading it at the
+ * application's Content-Length (file.length).
  *
  * Middleware between two validators: it does not iterate the wrapped body before it
  * returns its own (mw.return-promptly), yields a chunk for each chunk it takes

@@ -10,7 +10,7 @@ import type { Application } from '../src/types.js';
 export function referenceTarget(options: ServeOptions = {}): ServerTarget {
   return {
     name: `reference serve()${options.scriptName ? ` at ${options.scriptName}` : ''}`,
-    capabilities: { 'error-log': true },
+    capabilities: { 'error-log': true, 'file-wrapper': true },
     async start(app, { errors }) {
       const server = await serve(app, { port: 0, quiet: true, errors, shutdownTimeout: 2000, ...options });
       return { host: '127.0.0.1', port: server.port, ...(options.scriptName ? { scriptName: options.scriptName } : {}), close: () => server.close() };
@@ -41,7 +41,7 @@ export function plainServerTarget(name: string, setup: PlainServerSetup = {}): S
   return {
     name,
     // A plain http.Server's close() knows nothing of the exchanges a listener runs.
-    capabilities: { 'error-log': true, 'graceful-shutdown': false },
+    capabilities: { 'error-log': true, 'file-wrapper': true, 'graceful-shutdown': false },
     async start(app: Application, { errors }: StartContext): Promise<RunningServer> {
       const options = { quiet: true, errors };
       const shared = toNodeListener(app, options);

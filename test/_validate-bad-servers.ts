@@ -1,7 +1,8 @@
 // Servers that break the contract, each in one way, named by the requirement the validator
 // must report first, on the server's side. The fake server of _validate-harness.ts is
 // correct; each case replaces one of its steps. Used by validate-server.test.ts.
-import type { Application, ErrorStream, InputStream, ResponseBody, StartResponse, Write } from '../src/types.js';
+import { FileWrapper } from '../src/util.js';
+import type { Application, ErrorStream, FileLike, InputStream, ResponseBody, StartResponse, Write } from '../src/types.js';
 import { type BadCase, type ServeOptions, encode, hello, makeEnviron, memoryErrors, memoryInput, plain, serveOnce, sleep } from './_validate-harness.js';
 
 const ok = '200 OK';
@@ -56,6 +57,18 @@ const slowParts =
 const iterator = (body: ResponseBody): Iterator<unknown> => (body as Iterable<unknown>)[Symbol.iterator]();
 const asyncIterator = (body: ResponseBody): AsyncIterator<unknown> => (body as AsyncIterable<unknown>)[Symbol.asyncIterator]();
 const noClose: ServeOptions['close'] = () => {};
+
+/** A file over `text` that reads from where it left off. */
+function memoryFile(text: string): FileLike {
+  let at = 0;
+  return {
+    read(size: number) {
+      const chunk = encode(text.slice(at, at + size));
+      at += chunk.length;
+      return chunk;
+    },
+  };
+}
 
 export const badServers: BadCase[] = [
   // The environ.
@@ -325,6 +338,10 @@ export const badServers: BadCase[] = [
   }) }), app: (environ, sr) => {
     sr(ok, [plain]);
     return environ['tsgi.file_wrapper']!({ read: async () => new Uint8Array(0), close: () => {} });
+  } },
+  { id: 'file.length', side: 'server', name: 'a wrapped file is read past the Content-Length the application declared', serve: set({ 'tsgi.file_wrapper': FileWrapper }), app: (environ, sr) => {
+    sr(ok, [plain, ['Content-Length', '2']]);
+    return environ['tsgi.file_wrapper']!(memoryFile('abcdef'), 2);
   } },
   { id: 'file.lazy', side: 'server', name: 'the wrapper reads the file at once', serve: set({ 'tsgi.file_wrapper': (file: { read(n: number): unknown }) => {
     file.read(4);

@@ -62,7 +62,13 @@ function runModule(path: string): Promise<{ code: number | null; output: string 
   });
 }
 
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f.split('\\').join('/')}`)
+    .sort(),
+];
 const runnable = pages.flatMap((page) =>
   examples(page)
     .map((example, index) => ({ ...example, path: join(scratch, `${page.replace(/\W/g, '_')}_${index + 1}.ts`) }))
