@@ -62,13 +62,15 @@ function runModule(path: string): Promise<{ code: number | null; output: string 
   });
 }
 
+// TSGI_DOCS=docs/guides limits a run to the pages whose path starts with it, while writing them.
+const only = process.env.TSGI_DOCS;
 const pages = [
   'README.md',
   ...readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f.split('\\').join('/')}`)
     .sort(),
-];
+].filter((page) => only === undefined || page.startsWith(only));
 const runnable = pages.flatMap((page) =>
   examples(page)
     .map((example, index) => ({ ...example, path: join(scratch, `${page.replace(/\W/g, '_')}_${index + 1}.ts`) }))
