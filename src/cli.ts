@@ -2,20 +2,22 @@
 /**
  * The `tsgi` command.
  *
- *   tsgi serve [<module>[:export]] [--hostname H] [--port P] [--validate] [--quiet]
+ *   tsgi serve [<module>[:export]] [--hostname H] [--port P] [--workers N] [--validate] [--quiet]
  *   tsgi conformance server|app|middleware <module>[:export] [options]
  *   tsgi --help | --version
  *
  * `serve` loads an application from a `.js`, `.mjs` or `.ts` file (its default export,
  * else its export named `app`, or the export named after the colon) and serves it on
- * the reference server. Without a module it serves the demo application. SIGINT and
- * SIGTERM stop it gracefully.
+ * the reference server. Without a module it serves the demo application. With
+ * `--workers N` it runs N server processes with `node:cluster` (see `_cluster.ts`). SIGINT
+ * and SIGTERM stop it gracefully.
  *
  * @module
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { announceListening, isWorker, leaveCluster, runPrimary } from './_cluster.js';
 import { conformanceCommand } from './_cli-conformance.js';
 import { LoadError, loadExport } from './_load.js';
 import { demoApp, serve, type TsgiServer } from './server.js';
@@ -33,12 +35,18 @@ const USAGE = `Usage:
 Options of serve:
   --hostname <address>   address to listen on (default 127.0.0.1)
   --port <number>        port to listen on; 0 picks a free one (default 8000)
+  --workers <number>     run this many server processes (node:cluster), sharing the port
   --validate             wrap the application in the validator
   --quiet                no access log
 
 The module's default export is served, else its export named "app"; name another
 one after a colon: tsgi serve ./app.ts:handler
 `;
+
+/** How long a stopping server lets running requests finish, in milliseconds. */
+const SHUTDOWN_TIMEOUT = 10_000;
+/** More processes than this is a typing mistake, not a deployment. */
+const MAX_WORKERS = 256;
 
 /** An error the user can fix: printed without a stack trace, exit status 2. */
 export class UsageError extends Error {}
@@ -68,6 +76,7 @@ async function runServe(args: string[]): Promise<number> {
       options: {
         hostname: { type: 'string' },
         port: { type: 'string' },
+        workers: { type: 'string' },
         validate: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
@@ -81,12 +90,33 @@ async function runServe(args: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--port must be a whole number from 0 to 65535, got "${values.port}"`);
   }
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
+    throw new UsageError(`--workers must be a whole number from 1 to ${MAX_WORKERS}, got "${values.workers}"`);
+  }
   const spec = positionals[0];
+  const what = spec ?? 'the demo application';
+  if (workers !== undefined && !isWorker()) {
+    return runPrimary({ script: fileURLToPath(import.meta.url), args: ['serve', ...args], workers, what, shutdownTimeout: SHUTDOWN_TIMEOUT, out: process.stdout });
+  }
   let app = spec === undefined ? demoApp : await loadApplication(spec);
   if (values.validate) app = validator(app);
-  const server = await serve(app, { hostname: values.hostname ?? '127.0.0.1', port, quiet: values.quiet ?? false });
-  process.stdout.write(`tsgi: serving ${spec ?? 'the demo application'} on ${server.url}\n`);
-  await stopped(server);
+  const server = await serve(app, {
+    hostname: values.hostname ?? '127.0.0.1',
+    port,
+    quiet: values.quiet ?? false,
+    multiprocess: workers !== undefined,
+    shutdownTimeout: SHUTDOWN_TIMEOUT,
+  });
+  if (workers === undefined) {
+    process.stdout.write(`tsgi: serving ${what} on ${server.url}\n`);
+    await stopped(server, true);
+  } else {
+    // A worker: the primary speaks for all of them.
+    announceListening(server.url);
+    await stopped(server, false);
+    leaveCluster();
+  }
   return 0;
 }
 
@@ -105,10 +135,10 @@ export async function loadApplication(spec: string): Promise<Application> {
 }
 
 /** Resolves when a signal has stopped the server gracefully. */
-function stopped(server: TsgiServer): Promise<void> {
+function stopped(server: TsgiServer, say: boolean): Promise<void> {
   return new Promise((done) => {
     const stop = (signal: string) => {
-      process.stdout.write(`tsgi: ${signal}: finishing running requests\n`);
+      if (say) process.stdout.write(`tsgi: ${signal}: finishing running requests\n`);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       void server.close().then(done);
