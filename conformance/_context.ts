@@ -15,6 +15,8 @@ export interface ContextInit {
   readonly stopServer: () => Promise<void>;
   /** Where the context registers what it must close when the case ends. */
   readonly closers: Array<() => void | Promise<void>>;
+  /** Resolves once what probes in other processes reported before now has reached the board. */
+  readonly settle: () => Promise<void>;
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -36,6 +38,13 @@ export function createContext(init: ContextInit): CaseContext {
   const connect = async (): Promise<WireConnection> => {
     const connection = await WireConnection.open(host, server.port, tls);
     init.closers.push(() => connection.destroy());
+    // What the application reported before it answered is on the board once the answer is read.
+    const readResponse = connection.readResponse.bind(connection);
+    connection.readResponse = async (options) => {
+      const response = await readResponse(options);
+      await init.settle();
+      return response;
+    };
     return connection;
   };
 

@@ -27,7 +27,7 @@ export class Board {
   readonly calls: RecordedCall[] = [];
   /** Calls that no running case claimed while this case ran. */
   strays = 0;
-  readonly violations: ValidationError[] = [];
+  readonly violations: Finding[] = [];
   readonly #counters = new Map<string, number>();
   readonly #fired = new Set<string>();
   #waiters: Array<() => void> = [];
@@ -65,12 +65,7 @@ export class Board {
   }
 
   record(environ: Environ): ProbeCall {
-    const notes: Record<string, unknown> = {};
-    const index = this.calls.length;
-    this.calls.push({ env: { ...environ }, environ, notes });
-    const waiters = this.#callWaiters;
-    this.#callWaiters = [];
-    for (const wake of waiters) wake();
+    const { index, notes } = this.add({ ...environ }, environ);
     return {
       index,
       notes,
@@ -81,6 +76,17 @@ export class Board {
       fire: (name) => this.fire(name),
       when: (name, ms) => this.when(name, ms),
     };
+  }
+
+  /** Records a call: `env` as it was when the call began, and the environ itself (or, from another process, its stand-in). */
+  add(env: Record<string, unknown>, environ: Environ): { index: number; notes: Record<string, unknown> } {
+    const notes: Record<string, unknown> = {};
+    const index = this.calls.length;
+    this.calls.push({ env, environ, notes });
+    const waiters = this.#callWaiters;
+    this.#callWaiters = [];
+    for (const wake of waiters) wake();
+    return { index, notes };
   }
 
   async #until(done: () => boolean, ms: number, register: (wake: () => void) => void): Promise<boolean> {
@@ -98,6 +104,13 @@ export class Board {
     }
     return true;
   }
+}
+
+/** What the runner keeps of a validator's finding: a `ValidationError`, or one reported from another process. */
+export interface Finding {
+  readonly requirement: ValidationError['requirement'];
+  readonly level: ValidationError['level'];
+  readonly message: string;
 }
 
 interface Entry {
@@ -118,10 +131,8 @@ export class Probe {
 
   /** The application to hand to the server under test. */
   readonly app: Application = (environ, startResponse) => {
-    const id = environ.HTTP_X_TSGI_CASE;
-    const entry = id === undefined ? undefined : this.#active.get(id);
+    const entry = this.claim(environ.HTTP_X_TSGI_CASE);
     if (!entry) {
-      for (const other of this.#active.values()) other.board.strays++;
       startResponse('404 Not Found', [['Content-Type', 'text/plain']]);
       return [NO_CASE];
     }
@@ -129,6 +140,18 @@ export class Probe {
     const hosted = entry.app; // called as a plain function: this stays undefined (server.invoke.args)
     return hosted(environ, startResponse);
   };
+
+  /** The running case named `id`, for a call; a call for no running case is a stray, counted by every running case. */
+  claim(id: string | undefined): Entry | undefined {
+    const entry = this.running(id);
+    if (!entry) for (const other of this.#active.values()) other.board.strays++;
+    return entry;
+  }
+
+  /** The running case named `id`, if it is running. */
+  running(id: string | undefined): Entry | undefined {
+    return id === undefined ? undefined : this.#active.get(id);
+  }
 
   /** Routes requests for `c` to its application from now on. */
   enter(c: ServerCase, board: Board): void {

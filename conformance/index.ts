@@ -43,6 +43,7 @@ export type {
   LevelTally,
   ProbeCall,
   RecordedCall,
+  RemoteProbe,
   RequestOptions,
   RequirementId,
   RequirementResult,

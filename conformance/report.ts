@@ -6,7 +6,7 @@
  */
 import { requirements as table, type Level, type RequirementId } from '../src/_requirements.js';
 import { sectionOf } from './_select.js';
-import type { ValidationError } from '../src/validate.js';
+import type { Finding } from './_probe.js';
 import type { Capability, CaseResult, CaseStatus, ConformanceReport, Failure, LevelTally, RequirementResult, Tally } from './types.js';
 
 /** The version of the spec the suite checks. */
@@ -17,7 +17,7 @@ const LEVELS: readonly Level[] = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'M
 const emptyTally = (): Tally => ({ pass: 0, fail: 0, 'n/a': 0, skipped: 0 });
 
 /** A validator finding as a failure: the message without the ID the report prints anyway. */
-export function violationFailure(error: ValidationError): Failure {
+export function violationFailure(error: Finding): Failure {
   return { requirement: error.requirement, level: error.level, message: error.message.replace(/^\[[^\]]+\] /, ''), source: 'validator' };
 }
 

@@ -5,8 +5,11 @@
  *
  * @module
  */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { requirements as table, type RequirementId } from '../src/_requirements.js';
 import { createContext } from './_context.js';
+import { Hub } from './_hub.js';
 import { Board, Probe } from './_probe.js';
 import { missingCapabilities, selected, settleCapabilities } from './_select.js';
 import { serverCases } from './cases/index.js';
@@ -25,6 +28,8 @@ import {
 } from './types.js';
 
 const START_TIMEOUT = 10_000;
+/** The module a server of several processes loads in each (`StartContext.remote`): this module's sibling, compiled or not. */
+const REMOTE_PROBE = fileURLToPath(new URL(`./remote-probe${extname(import.meta.url)}`, import.meta.url));
 const CLOSE_TIMEOUT = 10_000;
 
 /** Keeps the server's error output of the running case. */
@@ -66,8 +71,10 @@ export async function runServerConformance(target: ServerTarget, options: Server
   const log = new CaseLog();
   const reported = new Set<string>();
   const probe = new Probe(reported);
+  const hub = await Hub.start(probe);
+  const remote = hub.remote(REMOTE_PROBE);
   const restore = muteReportedWarnings(reported);
-  const start = () => bounded(Promise.resolve(target.start(probe.app, { errors: log })), START_TIMEOUT, 'the target did not start');
+  const start = () => bounded(Promise.resolve(target.start(probe.app, { errors: log, remote })), START_TIMEOUT, 'the target did not start');
   const results: CaseResult[] = [];
   let capabilities: Record<Capability, boolean> | undefined;
   let main: RunningServer | undefined;
@@ -81,6 +88,7 @@ export async function runServerConformance(target: ServerTarget, options: Server
         main,
         start,
         probe,
+        hub,
         log,
         capabilities: settled,
         timeout: options.caseTimeout ?? 5000,
@@ -91,6 +99,7 @@ export async function runServerConformance(target: ServerTarget, options: Server
   } finally {
     restore();
     if (main) await bounded(Promise.resolve(main.close()), CLOSE_TIMEOUT, 'the target did not close').catch(() => {});
+    await hub.close();
   }
   return buildReport({ kind: 'server', name: options.name ?? target.name ?? 'server', capabilities, results, ms: performance.now() - began });
 }
@@ -99,6 +108,7 @@ interface RunInit {
   readonly main: RunningServer;
   readonly start: () => Promise<RunningServer>;
   readonly probe: Probe;
+  readonly hub: Hub;
   readonly log: CaseLog;
   readonly capabilities: Readonly<Record<Capability, boolean>>;
   readonly timeout: number;
@@ -131,6 +141,7 @@ async function runCase(c: ServerCase, run: RunInit): Promise<CaseResult> {
       errorLog: () => run.log.text,
       stopServer: () => (c.isolated ? stop() : Promise.reject(new Error('stopServer() is for isolated cases'))),
       closers,
+      settle: () => run.hub.sync(),
     });
     const client = c.client(context);
     client.catch(() => {}); // after a timeout it may still settle; the result is decided
@@ -142,6 +153,7 @@ async function runCase(c: ServerCase, run: RunInit): Promise<CaseResult> {
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setTimeout(resolve, 5));
   for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => {});
+  await run.hub.sync();
   run.probe.leave(c.id);
 
   const warnings: Failure[] = [];

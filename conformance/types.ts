@@ -58,6 +58,41 @@ export interface ErrorSink {
 export interface StartContext {
   /** The sink for the server's error output (`tsgi.errors` and its own error log). Using it declares nothing: set the `error-log` capability too. */
   readonly errors: ErrorSink;
+  /**
+   * For a server that runs the application in other processes, where the `app` given to
+   * `start()` cannot go: a module that each process loads as its application instead.
+   * See {@link RemoteProbe}.
+   */
+  readonly remote: RemoteProbe;
+}
+
+/**
+ * The probe application for a server of several processes (a cluster, a pre-forking
+ * server). Each process imports `module` with `env` in its environment, and serves the
+ * module's default export, an application; it reports every call to the suite over a
+ * local connection, so that the cases run as they do in one process. Recorded environs
+ * then cross a process boundary: strings, numbers, booleans and arrays of them arrive as
+ * they were; any other object arrives as a stand-in with the same function members (an
+ * `AbortSignal` as an `AbortSignal` in the same state), and `ProbeCall.count()` returns the
+ * count of the calling process only.
+ *
+ * @example
+ * ```ts
+ * // fragment
+ * async start(_app, { remote }) {
+ *   const child = spawn('tsgi', ['serve', remote.module, '--workers', '2', '--port', '8123'], {
+ *     env: { ...process.env, ...remote.env },
+ *   });
+ *   // ... wait until it listens, then:
+ *   return { host: '127.0.0.1', port: 8123, close: () => stop(child) };
+ * }
+ * ```
+ */
+export interface RemoteProbe {
+  /** The absolute path of the module whose default export each process serves. */
+  readonly module: string;
+  /** Environment variables each process needs when it loads the module. */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** A server the suite has started, as `start()` resolves. */

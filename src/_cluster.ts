@@ -46,7 +46,8 @@ export function announceListening(url: string): void {
 
 /** Lets a worker whose server has closed exit: its channel to the primary would keep it alive. */
 export function leaveCluster(): void {
-  if (cluster.isWorker) process.disconnect?.();
+  // Through the worker, not the process: a bare disconnect makes Node exit with status 0.
+  if (cluster.isWorker && cluster.worker?.isConnected()) cluster.worker.disconnect();
 }
 
 /** True in a process that `runPrimary` forked. */

@@ -115,7 +115,6 @@ async function runServe(args: string[]): Promise<number> {
     // A worker: the primary speaks for all of them.
     announceListening(server.url);
     await stopped(server, false);
-    leaveCluster();
   }
   return 0;
 }
@@ -162,18 +161,20 @@ function version(): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError) {
-        process.stderr.write(`tsgi: ${error.message}\n`);
-        process.exitCode = 2;
-      } else {
-        process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-        process.exitCode = 1;
-      }
-    },
-  );
+  main(process.argv.slice(2))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (error: unknown) => {
+        if (error instanceof UsageError) {
+          process.stderr.write(`tsgi: ${error.message}\n`);
+          process.exitCode = 2;
+        } else {
+          process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+          process.exitCode = 1;
+        }
+      },
+    )
+    .finally(leaveCluster);
 }

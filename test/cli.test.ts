@@ -1,15 +1,13 @@
 // The `tsgi` command as a user runs it: a child process, its output and exit status.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cli, startServe, tsx } from './_cli.js';
 
 const root = resolve(import.meta.dirname, '..');
-const cli = join(root, 'src', 'cli.ts');
-// Resolved here: the child runs in a scratch folder, where 'tsx' would not resolve.
-const tsx = import.meta.resolve('tsx');
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 let dir = '';
 
@@ -42,30 +40,16 @@ function run(args: string[]) {
 
 /** Starts `tsgi serve`, waits for its URL, and hands it to `fn`; the process is always stopped. */
 async function serving(args: string[], fn: (url: string) => Promise<void>): Promise<{ code: number | null; stdout: string }> {
-  const child = spawn(process.execPath, ['--import', tsx, cli, 'serve', ...args, '--port', '0', '--quiet'], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  try {
-    const deadline = Date.now() + 15_000;
-    let url: string | undefined;
-    while (!(url = /on (http:\/\/\S+)/.exec(stdout)?.[1])) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no URL printed; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await fn(url);
-    child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
-    assert.notEqual(code, 'hung', 'the server did not exit after SIGTERM');
-    return { code: code as number | null, stdout };
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
+  const server = await startServe([...args, '--quiet'], { cwd: dir });
+  const ran = fn(server.url).then(
+    () => undefined,
+    (error: unknown) => ({ error }),
+  );
+  const failed = await ran;
+  const code = await server.stop();
+  if (failed) throw failed.error;
+  assert.notEqual(code, 'hung', 'the server did not exit after SIGTERM');
+  return { code: code as number | null, stdout: server.stdout() };
 }
 
 describe('tsgi serve', () => {

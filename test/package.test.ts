@@ -105,6 +105,7 @@ const MODULES: Record<string, { declared: string[]; values: string[] }> = {
       'LevelTally',
       'ProbeCall',
       'RecordedCall',
+      'RemoteProbe',
       'RequestOptions',
       'RequirementId',
       'RequirementResult',

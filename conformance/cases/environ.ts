@@ -2,6 +2,8 @@
 import { bytes, defineCases, environFor, latin1, marker, reply, requestEnviron, status } from './_helpers.js';
 import { REQUIRED_TSGI_KEYS } from '../../src/_keys.js';
 
+/** Environs the environ.fresh case has seen, in this process. */
+const seenEnvirons = new WeakSet<object>();
 
 /** The cases about the environ. */
 export const environCases = defineCases([
@@ -393,6 +395,9 @@ export const environCases = defineCases([
     description: 'each request gets a new environ: changes an application makes do not leak into the next request',
     app(environ, startResponse, probe) {
       const record = environ as unknown as Record<string, unknown>;
+      // Checked here too, where the environ itself is: the client sees only records of it when the server runs in several processes.
+      probe.note('reused', seenEnvirons.has(environ));
+      seenEnvirons.add(environ);
       probe.note('leaked', 'conformance.mark' in record || record.HTTP_X_LEAK !== undefined);
       record['conformance.mark'] = probe.index;
       record.HTTP_X_LEAK = 'yes';
@@ -405,6 +410,7 @@ export const environCases = defineCases([
       await connection.readResponse();
       const calls = await t.calls(2);
       t.ok(calls[0]?.environ !== calls[1]?.environ, 'server.invoke.fresh-environ', 'both requests got the same environ object');
+      t.equal(calls[1]?.notes.reused, false, 'server.invoke.fresh-environ', 'the second request got an environ object used before');
       t.equal(calls[1]?.notes.leaked, false, 'server.invoke.fresh-environ', 'keys set by the first call seen by the second');
     },
   },
