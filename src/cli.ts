@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { announceListening, isWorker, leaveCluster, runPrimary } from './_cluster.js';
@@ -160,7 +160,18 @@ function version(): string {
   return 'unknown';
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** True when this module is the program: run directly, or through a link such as the one npm puts in `node_modules/.bin`. */
+function isProgram(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   main(process.argv.slice(2))
     .then(
       (code) => {

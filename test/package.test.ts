@@ -4,7 +4,7 @@
 // left out of the `files` list, or types that need `@types/node` fail here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -244,6 +244,15 @@ describe('the packed tarball', () => {
         return [new Uint8Array(await response.arrayBuffer())];
       };
     `);
+  });
+
+  test('runs the tsgi command through the link npm makes in node_modules/.bin', () => {
+    const bin = join(project, 'node_modules', '.bin');
+    mkdirSync(bin, { recursive: true });
+    const manifestBin = (manifest as unknown as { bin: Record<string, string> }).bin.tsgi!;
+    symlinkSync(join('..', 'tsgi', manifestBin), join(bin, 'tsgi'));
+    const version = execFileSync(join(bin, 'tsgi'), ['--version'], { cwd: project, encoding: 'utf8', timeout: 15_000 });
+    assert.equal(version.trim(), (manifest as unknown as { version: string }).version);
   });
 
   test('declares exactly the snapshotted names at each entry point', () => {
