@@ -98,6 +98,8 @@ class Exchange {
     if (!head || this.#usedWrite || t.signal.aborted || (chunks as { close?: unknown }).close !== undefined) return undefined;
     const length = arrayLength(chunks);
     if (length === undefined || (head.contentLength !== undefined && head.contentLength !== length)) return undefined;
+    // A 204 or 304 with body bytes is an error to report: the general path does that.
+    if (length > 0 && !this.#isHead && (head.code === 204 || head.code === 304)) return undefined;
     this.#returned = true;
     this.#knownLength = length;
     this.#sendHead();
@@ -249,7 +251,11 @@ class Exchange {
       this.#stop = true;
     }
     this.#bytes += data.length;
-    if (last && !this.#stop && !this.#usedWrite) {
+    // file.length: a wrapped file is read no further than its declared length.
+    if (this.#wrappedFile && this.#bytes === limit) this.#stop = true;
+    // Only a body of its declared length may end with the message; a short one is cut
+    // off by #finish (framing.content-length.short).
+    if (last && !this.#stop && !this.#usedWrite && (limit === undefined || this.#bytes === limit)) {
       this.#ended = true;
       await this.#t.end(data.length ? data : undefined);
       return;

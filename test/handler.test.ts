@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from '../src/handler.js';
 import type { Application, ResponseBody } from '../src/types.js';
-import { setupTestingDefaults } from '../src/util.js';
+import { FileWrapper, setupTestingDefaults } from '../src/util.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (chunks: Uint8Array[]) => Buffer.concat(chunks).toString();
@@ -358,6 +358,41 @@ describe('the body', () => {
     assert.match(r.errors, /body\.no-content/);
   });
 
+  test('a 304 with an array body sends no body bytes and logs the error, as for a generator (body.no-content)', async () => {
+    const r = await run((_e, startResponse) => {
+      startResponse('304 Not Modified', []);
+      return [encode('x')];
+    });
+    assert.equal(r.heads[0]?.code, 304);
+    assert.equal(r.chunks.length, 0);
+    assert.match(r.errors, /body\.no-content/);
+  });
+
+  test('a wrapped file is read no further than its Content-Length, with no error (file.length)', async () => {
+    const reads: number[] = [];
+    let at = 0;
+    const file = {
+      read(size: number) {
+        reads.push(size);
+        const chunk = encode('abcdefgh'.slice(at, at + size));
+        at += chunk.length;
+        return chunk;
+      },
+    };
+    for (const [declared, expected] of [['4', 'abcd'], ['5', 'abcde'], ['8', 'abcdefgh']] as const) {
+      reads.length = 0;
+      at = 0;
+      const r = await run((_e, startResponse) => {
+        startResponse('200 OK', [['Content-Length', declared]]);
+        return FileWrapper(file, 2);
+      });
+      assert.equal(decode(r.chunks), expected);
+      assert.equal(r.ended, true, `Content-Length ${declared}: the message was not completed`);
+      assert.equal(reads.length, Math.ceil(Number(declared) / 2), `Content-Length ${declared}: reads past the declared length`);
+      assert.equal(r.errors, '');
+    }
+  });
+
   test('an array body gets a computed Content-Length, a generator none (framing.known-length)', async () => {
     const array = await run((_e, startResponse) => {
       startResponse('200 OK', plain);
@@ -411,6 +446,16 @@ describe('errors', () => {
     });
     assert.equal(r.aborted, true);
     assert.equal(r.ended, false);
+  });
+
+  test('an array body shorter than its Content-Length is cut off, not ended as complete (framing.content-length.short)', async () => {
+    const r = await run((_e, startResponse) => {
+      startResponse('200 OK', [['Content-Length', '10']]);
+      return [encode('ab'), encode('c')];
+    });
+    assert.deepEqual(r.events, ['head 200', 'write 2', 'write 1', 'abort']);
+    assert.equal(r.outcome.completed, false);
+    assert.match(r.errors, /framing\.content-length\.match.* 3 of its 10 declared bytes/);
   });
 
   test('a 500 for HEAD has no body (head.no-body)', async () => {

@@ -175,6 +175,18 @@ describe('fetchApp: validation and errors', T, () => {
     await assert.rejects(fetchApp(app, '/', { validate: false }), (error: unknown) => !(error instanceof ValidationError) && /status\.format/.test(String(error)));
   });
 
+  test('an array body shorter than its Content-Length fails the body stream, as a cut connection would (framing.content-length.short)', async () => {
+    const app: Application = (_environ, startResponse) => {
+      startResponse('200 OK', [...plain, ['Content-Length', '10']]);
+      return [new TextEncoder().encode('x')];
+    };
+    let logged = '';
+    const response = await fetchApp(app, '/', { validate: false, errors: { write: (text: string) => ((logged += text), true) } });
+    assert.equal(response.status, 200);
+    await assert.rejects(response.text());
+    assert.match(logged, /framing\.content-length\.match/);
+  });
+
   test('an application error rejects, and is not logged a second time', async () => {
     const errors = textSink();
     const app: Application = () => {
