@@ -123,15 +123,18 @@ export function requestUri(environ: Environ, includeQuery = true): string {
 /**
  * Moves the first segment of `PATH_INFO` to the end of `SCRIPT_NAME`, in place, and
  * returns it: what a dispatcher does before it calls the application mounted there.
- * Returns `undefined` when `PATH_INFO` has no segment left (it is empty, or `*`).
+ * Returns `undefined` when `PATH_INFO` has no segment left: it is empty, or `*`, or it is
+ * `/` at the root (`SCRIPT_NAME` empty), whose slash has nowhere to go.
  *
  * As in `wsgiref`: empty and `.` segments before the last are dropped (`/a//b` shifts
  * `a` and leaves `/b`); a final `/` shifts as the empty segment `''`, which moves the
  * trailing slash onto `SCRIPT_NAME` (`/blog` + `/` becomes `/blog/` + ``), so that
  * relative links resolve as the client's URL did; a `..` segment is returned and removes
  * the last segment of `SCRIPT_NAME`, as resolving the URL would; a final `.` returns
- * `undefined` and leaves `PATH_INFO` empty. Unlike `wsgiref`, shifting `/` at the root
- * leaves `SCRIPT_NAME` empty rather than `/`, which `env.script-name.not-slash` forbids.
+ * `undefined` and leaves `PATH_INFO` empty. Unlike `wsgiref`, which shifts `/` at the root
+ * into `SCRIPT_NAME` `/`, it leaves the root as it is: `SCRIPT_NAME` must not be `/`
+ * (`env.script-name.not-slash`), and an empty `PATH_INFO` as well would lose the path
+ * (`env.path.split`).
  *
  * @example
  * ```ts
@@ -143,7 +146,7 @@ export function requestUri(environ: Environ, includeQuery = true): string {
  */
 export function shiftPathInfo(environ: Environ): string | undefined {
   const pathInfo = environ.PATH_INFO ?? '';
-  if (!pathInfo.startsWith('/')) return undefined;
+  if (!pathInfo.startsWith('/') || (pathInfo === '/' && !environ.SCRIPT_NAME)) return undefined;
   const parts = pathInfo.split('/');
   const last = parts.length - 1;
   const kept = [''];

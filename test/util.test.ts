@@ -7,6 +7,8 @@ import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { describe, test } from 'node:test';
 import type { Environ, FileLike, FileWrapper as FileWrapperType, InputStream } from '../src/types.js';
+import { fetchApp } from '../src/testing.js';
+import { validator } from '../src/validate.js';
 import {
   FileWrapper,
   applicationUri,
@@ -182,13 +184,25 @@ describe('shiftPathInfo (wsgiref testSimpleShifts, testNormalizedShifts)', bound
     });
   }
 
-  test('shifting / at the root leaves SCRIPT_NAME empty, never "/" (env.script-name.not-slash)', () => {
-    // wsgiref gives SCRIPT_NAME "/" here; "" and "/" address the same root.
+  test('/ at the root is left as it is: SCRIPT_NAME is never "/" and the path is never lost (env.script-name.not-slash, env.path.split)', () => {
+    // wsgiref shifts '' here and leaves SCRIPT_NAME "/", which TSGI forbids; moving the
+    // slash nowhere would leave SCRIPT_NAME and PATH_INFO both empty, which is no path.
     const env = environ({ SCRIPT_NAME: '', PATH_INFO: '/' });
-    assert.equal(shiftPathInfo(env), '');
-    assert.equal(env.SCRIPT_NAME, '');
-    assert.equal(env.PATH_INFO, '');
     assert.equal(shiftPathInfo(env), undefined);
+    assert.equal(env.SCRIPT_NAME, '');
+    assert.equal(env.PATH_INFO, '/');
+  });
+
+  test('a dispatcher that shifts at the root hands on an environ the validator accepts', async () => {
+    const inner = validator((environ, startResponse) => {
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return [new TextEncoder().encode(`${environ.SCRIPT_NAME}|${environ.PATH_INFO}`)];
+    });
+    const response = await fetchApp((environ, startResponse) => {
+      shiftPathInfo(environ);
+      return inner(environ, startResponse);
+    }, '/');
+    assert.equal(await response.text(), '|/');
   });
 
   test('a dispatch loop ends, and the trailing slash ends up on SCRIPT_NAME', () => {
