@@ -18,7 +18,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createNodeListener, type NodeListener, type NodeTransportOptions } from './_node.js';
-import type { Application, Environ } from './types.js';
+import { demoApp as demo } from './_demo.js';
+import type { Application } from './types.js';
 
 export type { NodeListener, NodeTransportOptions } from './_node.js';
 
@@ -151,28 +152,11 @@ function attach(node: http.Server, listener: (req: http.IncomingMessage, res: ht
   });
 }
 
-const encoder = new TextEncoder();
-
 /**
- * A demo application: answers with the environ it received, as text, one `key = value`
- * line per key, sorted. `npm start` serves it.
+ * The demo application: `npm start` and `tsgi serve` without a module serve it. A
+ * browser gets a page with the environ its request became, as a table, and links to a
+ * query string, a percent-encoded UTF-8 path, a streamed response and a form read from
+ * `tsgi.input` (`/stream`, `POST /echo`); other clients get the environ as text, one
+ * `key = value` line per key, after a first line `Hello from tsgi!`.
  */
-export const demoApp: Application = (environ: Environ, startResponse) => {
-  const lines = Object.keys(environ)
-    .sort()
-    .map((key) => `${key} = ${describe((environ as unknown as Record<string, unknown>)[key])}`);
-  const body = encoder.encode(`Hello from tsgi!\n\n${lines.join('\n')}\n`);
-  startResponse('200 OK', [
-    ['Content-Type', 'text/plain; charset=utf-8'],
-    ['Content-Length', String(body.length)],
-  ]);
-  return [body];
-};
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return `[${value.constructor?.name ?? 'object'}]`;
-  if (typeof value === 'function') return '[function]';
-  return String(value);
-}
+export const demoApp: Application = demo;
