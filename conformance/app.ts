@@ -9,7 +9,7 @@
  */
 import { requirements as table, type RequirementId } from '../src/_requirements.js';
 import { serve } from '../src/server.js';
-import type { Application } from '../src/types.js';
+import type { Application, ErrorStream } from '../src/types.js';
 import { validator, type ValidationError } from '../src/validate.js';
 import { selected } from './_select.js';
 import { WireConnection, type ReadOptions, type WireResponse } from './_wire.js';
@@ -58,6 +58,15 @@ export interface AppConformanceOptions extends Selection {
   onResult?: ((result: CaseResult) => void) | undefined;
   /** The longest a case may take, in milliseconds. Default: 10000. */
   caseTimeout?: number | undefined;
+  /**
+   * Header lines added to every request of the battery, such as
+   * `[['Accept-Encoding', 'gzip']]`, so that code which depends on what the client
+   * negotiates (compression, content negotiation, authentication) runs. A request that
+   * already has a header of the same name keeps its own. `Host`, `Content-Length`,
+   * `Transfer-Encoding`, `Expect`, `Connection` and `X-Tsgi-Conformance` are refused:
+   * the cases frame and route their requests with them. Default: none.
+   */
+  headers?: ReadonlyArray<readonly [string, string]> | undefined;
 }
 
 const EXTENSION_HEADER = 'X-Tsgi-Conformance';
@@ -217,8 +226,10 @@ const innerApp: Application = async (environ, startResponse) => {
 /**
  * Runs the application battery: serves `app`, wrapped in the validator, on the
  * reference server at 127.0.0.1, sends every request of {@link appCases}, and reports
- * each case with the violations it provoked. Errors the application throws are listed as
- * warnings: the contract lets an application fail, as long as it fails within it.
+ * each case with the violations it provoked. Errors the application throws, which the
+ * server catches and logs, are listed as warnings: the contract lets an application
+ * fail, as long as it fails within it. What the application writes to `tsgi.errors`
+ * itself is its own business and is not reported.
  *
  * @example
  * ```ts
@@ -264,15 +275,20 @@ async function runBattery(
   validated: (onViolation: (error: ValidationError) => void) => Application,
   options: AppConformanceOptions,
 ): Promise<ConformanceReport> {
+  const extra = extraHeaders(options.headers);
   const began = performance.now();
   let violations: ValidationError[] = [];
   let log = '';
+  // Above zero while the application's own tsgi.errors writes pass through to the sink:
+  // they share it with the server's log, and only the server's lines mean something broke.
+  let applicationWriting = 0;
   const reported = new Set<string>();
   const app = validated((error) => {
     reported.add(error.message);
     violations.push(error);
   });
   const hosted: Application = (environ, startResponse) => {
+    environ['tsgi.errors'] = attributed(environ['tsgi.errors'], (delta) => (applicationWriting += delta));
     if (environ.HTTP_X_TSGI_CONFORMANCE === 'extension') {
       (environ as unknown as Record<string, unknown>)['conformance.unknown_key'] = { purpose: 'an extension key the application does not know' };
     }
@@ -281,7 +297,7 @@ async function runBattery(
   const restore = muteReportedWarnings(reported);
   const sink = {
     write(chunk: string, callback?: (error?: Error | null) => void) {
-      if (log.length < 100_000) log += chunk;
+      if (!applicationWriting && log.length < 100_000) log += chunk;
       callback?.();
       return true;
     },
@@ -293,7 +309,7 @@ async function runBattery(
       if (!selected(c, options)) continue;
       violations = [];
       log = '';
-      const result = await runAppCase(c, server.port, options.caseTimeout ?? 10_000, () => violations, () => log);
+      const result = await runAppCase(c, server.port, extra, options.caseTimeout ?? 10_000, () => violations, () => log);
       results.push(result);
       options.onResult?.(result);
     }
@@ -304,7 +320,55 @@ async function runBattery(
   return buildReport({ kind, name: options.name ?? kind, capabilities: undefined, results, ms: performance.now() - began });
 }
 
-async function runAppCase(c: AppCase, port: number, timeout: number, found: () => ValidationError[], log: () => string): Promise<CaseResult> {
+/**
+ * The server's error stream as the application sees it: the same stream, but each write
+ * is marked as the application's while it runs (the reference server writes to its sink
+ * synchronously), so that the sink can tell it from the server's own log.
+ */
+function attributed(inner: ErrorStream, writing: (delta: 1 | -1) => void): ErrorStream {
+  const mark = (write: () => void) => {
+    writing(1);
+    try {
+      write();
+    } finally {
+      writing(-1);
+    }
+  };
+  return {
+    write: (text) => mark(() => inner.write(text)),
+    writeLines: (lines) => mark(() => inner.writeLines(lines)),
+    flush: () => inner.flush(),
+  };
+}
+
+// The cases frame, route and pace their requests with these: another value would change
+// what a case tests, or make its response unreadable.
+const RESERVED = new Set(['host', 'content-length', 'transfer-encoding', 'expect', 'connection', EXTENSION_HEADER.toLowerCase()]);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function extraHeaders(headers: AppConformanceOptions['headers']): ReadonlyArray<readonly [string, string]> {
+  if (headers === undefined) return [];
+  if (!Array.isArray(headers)) throw new TypeError('options.headers must be an array of [name, value] pairs');
+  return headers.map((pair: unknown) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+      throw new TypeError(`options.headers: each header must be a [name, value] pair of strings; got ${JSON.stringify(pair)}`);
+    }
+    const [name, value] = pair as [string, string];
+    if (!TOKEN.test(name)) throw new TypeError(`options.headers: ${JSON.stringify(name)} is not a header name`);
+    if (RESERVED.has(name.toLowerCase())) throw new TypeError(`options.headers: the battery sets ${name} itself`);
+    if (/[\0\r\n]/.test(value)) throw new TypeError(`options.headers: the value of ${name} contains CR, LF or NUL`);
+    return [name, value] as const;
+  });
+}
+
+async function runAppCase(
+  c: AppCase,
+  port: number,
+  extra: ReadonlyArray<readonly [string, string]>,
+  timeout: number,
+  found: () => ValidationError[],
+  log: () => string,
+): Promise<CaseResult> {
   const began = performance.now();
   const connections: WireConnection[] = [];
   const connect = async () => {
@@ -313,10 +377,10 @@ async function runAppCase(c: AppCase, port: number, timeout: number, found: () =
     return connection;
   };
   const x: AppExchange = {
-    build: (request) => build(request, port),
+    build: (request) => build(request, port, extra),
     async send(request, options) {
       const connection = await connect();
-      connection.send(build(request, port));
+      connection.send(build(request, port, extra));
       let response = await connection.readResponse(options);
       if (response.status === 100) response = await connection.readResponse(options);
       connection.destroy();
@@ -349,6 +413,8 @@ async function runAppCase(c: AppCase, port: number, timeout: number, found: () =
   }
   const all = [...violations, ...failures];
   const warnings: Failure[] = [];
+  // Only the server writes here (see attributed): an error it caught from the application.
+  // A violation already explains such an error, when there is one.
   const text = log().trim();
   if (text && !violations.length) {
     warnings.push({ requirement: undefined, level: undefined, message: `the application failed: ${text.split('\n').slice(0, 3).join(' / ')}`, source: 'runner' });
@@ -356,11 +422,13 @@ async function runAppCase(c: AppCase, port: number, timeout: number, found: () =
   return resultOf(c, all, warnings, began);
 }
 
-function build(request: AppRequest, port: number): Buffer {
+function build(request: AppRequest, port: number, extra: ReadonlyArray<readonly [string, string]>): Buffer {
   const version = request.version ?? '1.1';
   const lines = [`${request.method} ${request.path} HTTP/${version}`];
   if (version === '1.1') lines.push(`Host: 127.0.0.1:${port}`);
   const headers = request.headers ?? [];
+  const own = new Set(headers.map(([name]) => name.toLowerCase()));
+  for (const [name, value] of extra) if (!own.has(name.toLowerCase())) lines.push(`${name}: ${value}`);
   for (const [name, value] of headers) lines.push(`${name}: ${value}`);
   const body = request.body === undefined ? undefined : typeof request.body === 'string' ? Buffer.from(request.body, 'latin1') : Buffer.from(request.body);
   if (body && !headers.some(([name]) => /^(content-length|transfer-encoding)$/i.test(name))) lines.push(`Content-Length: ${body.length}`);

@@ -142,13 +142,8 @@ export function formatReport(report: ConformanceReport, options: FormatOptions =
     let line = `  ${MARK[result.status]}  ${result.id.padEnd(width)}  ${result.description}`;
     if (result.status === 'n/a' && result.missing?.length) line += ` (needs ${result.missing.join(', ')})`;
     lines.push(line);
-    for (const failure of result.failures) {
-      const cite = failure.requirement ? `[${failure.requirement}] ${failure.level}: ` : '';
-      lines.push(`          ${cite}${oneLine(failure.message)}`);
-    }
-    for (const warning of result.warnings) {
-      lines.push(`          warning [${warning.requirement}] ${warning.level}: ${oneLine(warning.message)}`);
-    }
+    for (const failure of result.failures) lines.push(`          ${cite(failure)}${oneLine(failure.message)}`);
+    for (const warning of result.warnings) lines.push(`          warning${warning.requirement === undefined ? ':' : ''} ${cite(warning)}${oneLine(warning.message)}`);
   }
   const t = report.totals;
   const noun = report.kind === 'server' ? 'cases' : 'requests';
@@ -172,6 +167,12 @@ export function formatReport(report: ConformanceReport, options: FormatOptions =
 /** The report as indented JSON, with a final newline. */
 export function reportToJson(report: ConformanceReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+/** `[id] LEVEL: ` for a finding that names a requirement; nothing for one the runner made (a timeout, an error the server caught). */
+function cite(finding: Failure): string {
+  if (finding.requirement === undefined) return '';
+  return finding.level === undefined ? `[${finding.requirement}] ` : `[${finding.requirement}] ${finding.level}: `;
 }
 
 function oneLine(text: string): string {

@@ -297,7 +297,11 @@ export interface CaseResult {
   readonly requirement?: RequirementId | undefined;
   /** Why it failed, first cause first. */
   readonly failures: readonly Failure[];
-  /** SHOULD-level findings of the validator about requirements the case does not cite. */
+  /**
+   * SHOULD-level findings of the validator about requirements the case does not cite;
+   * in the application battery, also errors the server caught from the application
+   * (they name no requirement: an application may fail, within the contract).
+   */
   readonly warnings: readonly Failure[];
   /** The capabilities the server lacks, for a case that is not applicable. */
   readonly missing?: readonly Capability[] | undefined;
