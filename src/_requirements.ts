@@ -242,7 +242,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['middleware'],
     anchor: 'spec/tsgi.md#mw.both-sides',
-    summary: 'Middleware MUST meet every server requirement toward the application it calls and every application requirement toward the server that calls it.',
+    summary: 'Middleware MUST meet every application requirement toward the server that calls it, and every server requirement toward the application it calls except the wire requirements, which bind only the server that holds the transport.',
   },
   'mw.transparent': {
     id: 'mw.transparent',

@@ -16,6 +16,7 @@ interface GoodMiddleware {
   name: string;
   middleware: Middleware;
   app?: Application;
+  request?: { method: string };
   status: string;
   body: string;
 }
@@ -90,6 +91,32 @@ const goodMiddleware: GoodMiddleware[] = [
     body: 'upstream failed\n',
   },
   {
+    // head.stop-early binds the server that frames the message, not middleware (spec: Wire requirements).
+    name: 'reads the whole body of a HEAD request to compute a header from it',
+    middleware: (app) => (environ, startResponse) => {
+      let head: [string, HeaderList] | undefined;
+      const body = app(environ, (status, headers) => {
+        head = [status, headers];
+        return async () => {};
+      }) as AsyncIterable<Uint8Array> & ResponseBody;
+      return {
+        async *[Symbol.asyncIterator]() {
+          let length = 0;
+          // One chunk out (an empty one) for each chunk in (mw.pace), the head once the body is known.
+          for await (const chunk of body) {
+            length += chunk.length;
+            yield new Uint8Array(0);
+          }
+          startResponse(head![0], [...head![1], ['X-Body-Length', String(length)]]);
+        },
+        close: () => body.close?.(),
+      };
+    },
+    request: { method: 'HEAD' },
+    status: '200 OK',
+    body: '',
+  },
+  {
     name: "passes on what the application wrote with the write() it supplied (mw.write-own)",
     middleware: (app) => (environ, startResponse) => {
       let write: ((data: Uint8Array) => Promise<void>) | undefined;
@@ -117,7 +144,7 @@ describe('middleware between two validators', bounded, () => {
       const validate = (app: Application) => validator(app, { onViolation: (error) => seen.push(error) });
       let outcome;
       try {
-        outcome = await serveOnce(validate(c.middleware(validate(c.app ?? streaming('a', 'b')))));
+        outcome = await serveOnce(validate(c.middleware(validate(c.app ?? streaming('a', 'b')))), c.request ? { request: c.request } : {});
         await new Promise((resolve) => setImmediate(resolve));
       } finally {
         process.off('warning', listener);
