@@ -105,16 +105,17 @@ async function runServe(args: string[]): Promise<number> {
     hostname: values.hostname ?? '127.0.0.1',
     port,
     quiet: values.quiet ?? false,
-    multiprocess: workers !== undefined,
+    // One worker is one copy: a replacement starts only after it has gone.
+    multiprocess: workers !== undefined && workers > 1,
     shutdownTimeout: SHUTDOWN_TIMEOUT,
   });
   if (workers === undefined) {
     process.stdout.write(`tsgi: serving ${what} on ${server.url}\n`);
-    await stopped(server, true);
+    await stopped(server, false);
   } else {
     // A worker: the primary speaks for all of them.
     announceListening(server.url);
-    await stopped(server, false);
+    await stopped(server, true);
   }
   return 0;
 }
@@ -134,12 +135,22 @@ export async function loadApplication(spec: string): Promise<Application> {
 }
 
 /** Resolves when a signal has stopped the server gracefully. */
-function stopped(server: TsgiServer, say: boolean): Promise<void> {
+/**
+ * Resolves when a signal has stopped the server gracefully. A second signal stops a lone
+ * server at once, as a second Ctrl-C is meant to. A worker keeps ignoring repeats: Ctrl-C
+ * and service managers signal the whole process group, and the primary's SIGTERM follows.
+ */
+function stopped(server: TsgiServer, worker: boolean): Promise<void> {
   return new Promise((done) => {
+    let stopping = false;
     const stop = (signal: string) => {
-      if (say) process.stdout.write(`tsgi: ${signal}: finishing running requests\n`);
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      if (stopping) return;
+      stopping = true;
+      if (!worker) {
+        process.stdout.write(`tsgi: ${signal}: finishing running requests\n`);
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
       void server.close().then(done);
     };
     process.on('SIGINT', stop);

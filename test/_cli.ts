@@ -20,11 +20,15 @@ export interface ServeProcess {
 }
 
 /** Runs `tsgi serve <args> --port 0` and resolves once it has printed its URL (within 15 s). */
-export async function startServe(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServeProcess> {
+export async function startServe(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; /** In a process group of its own, as a terminal starts it. */ group?: boolean } = {},
+): Promise<ServeProcess> {
   const child = spawn(process.execPath, ['--import', tsx, cli, 'serve', ...args, '--port', '0'], {
     cwd: options.cwd ?? root,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   });
   let stdout = '';
   let stderr = '';

@@ -24,6 +24,16 @@ before(() => {
 `,
   );
   writeFileSync(join(dir, 'broken.ts'), `throw new Error('this module cannot load');\n`);
+  // Answers after half a second: a request still running when the signal comes.
+  writeFileSync(
+    join(dir, 'slow.ts'),
+    `export default async (_environ: unknown, startResponse: (s: string, h: [string, string][]) => unknown) => {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  return [new TextEncoder().encode('finished')];
+};
+`,
+  );
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,6 +65,37 @@ describe('tsgi serve --workers', () => {
       assert.equal(await server.stop(), 0);
     }
     assert.match(server.stdout(), /SIGTERM: the workers are finishing their running requests/);
+  });
+
+  test('Ctrl-C, which signals the whole process group, lets running requests finish', async () => {
+    const server = await startServe(['slow.ts', '--workers', '2', '--quiet'], { cwd: dir, group: true });
+    try {
+      const running = fetch(server.url, { signal: AbortSignal.timeout(5000) }).then((r) => r.text());
+      await new Promise((r) => setTimeout(r, 150));
+      // Every process of the group gets SIGINT, the workers too; then the primary sends its SIGTERM.
+      process.kill(-server.child.pid!, 'SIGINT');
+      assert.equal(await running, 'finished');
+      // The command stops by itself: a second signal would be a second Ctrl-C, which forces it.
+      const code =
+        server.child.exitCode ??
+        (await Promise.race([
+          new Promise<number | null>((resolve) => server.child.once('exit', (exit) => resolve(exit))),
+          new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000)),
+        ]));
+      assert.equal(code, 0);
+    } finally {
+      await server.stop();
+    }
+    assert.match(server.stdout(), /SIGINT: the workers are finishing their running requests/);
+  });
+
+  test('one worker is the only copy: tsgi.multiprocess is false', async () => {
+    const server = await startServe(['pid.ts', '--workers', '1', '--quiet'], { cwd: dir });
+    try {
+      assert.equal((await servedBy(server.url)).multiprocess, 'false');
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
   });
 
   test('replaces a worker that dies, and keeps serving', async () => {
