@@ -4,7 +4,7 @@
 // left out of the `files` list, or types that need `@types/node` fail here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -250,6 +250,8 @@ describe('the packed tarball', () => {
     const bin = join(project, 'node_modules', '.bin');
     mkdirSync(bin, { recursive: true });
     const manifestBin = (manifest as unknown as { bin: Record<string, string> }).bin.tsgi!;
+    // As npm installs a bin: its target made executable, and a relative link to it.
+    chmodSync(join(project, 'node_modules', 'tsgi', manifestBin), 0o755);
     symlinkSync(join('..', 'tsgi', manifestBin), join(bin, 'tsgi'));
     const version = execFileSync(join(bin, 'tsgi'), ['--version'], { cwd: project, encoding: 'utf8', timeout: 15_000 });
     assert.equal(version.trim(), (manifest as unknown as { version: string }).version);
