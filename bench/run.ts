@@ -3,6 +3,7 @@
 //   --quick    shorter runs, for a smoke test of the harness
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { testingBench } from './testing.bench.js';
 
@@ -19,10 +20,21 @@ interface Target {
   peakRss(): number;
 }
 
+/**
+ * With two CPUs or more and `taskset` (util-linux), the server runs on CPU 0 and the
+ * client on CPU 1, for both servers alike: otherwise they compete for one core, and the
+ * figures swing with the scheduler more than with the servers.
+ */
+const pin = availableParallelism() >= 2 && has('taskset');
+
+/** `command args`, on `cpu` when pinning. */
+function onCpu(cpu: number, command: string, args: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+}
+
 async function start(kind: string, scenario: string): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', tsx, join(here, '_server.ts'), kind, scenario], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const [command, args] = onCpu(0, process.execPath, ['--import', tsx, join(here, '_server.ts'), kind, scenario]);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
     child.once('exit', (code) => reject(new Error(`${kind} ${scenario} exited with ${code}`)));
@@ -39,18 +51,24 @@ async function start(kind: string, scenario: string): Promise<Target> {
   };
 }
 
-function requireTool(name: string): void {
+function has(name: string): boolean {
   try {
     execFileSync('which', [name], { stdio: 'ignore' });
+    return true;
   } catch {
-    console.error(`bench: ${name} is not installed (Debian: apt-get install ${name})`);
-    process.exit(1);
+    return false;
   }
+}
+
+function requireTool(name: string): void {
+  if (has(name)) return;
+  console.error(`bench: ${name} is not installed (Debian: apt-get install ${name})`);
+  process.exit(1);
 }
 
 /** Requests per second that wrk measures against `url`. */
 function wrk(url: string, seconds: number, connections: number): number {
-  const output = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url], { encoding: 'utf8' });
+  const output = execFileSync(...onCpu(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url]), { encoding: 'utf8' });
   const match = /Requests\/sec:\s+([\d.]+)/.exec(output);
   if (!match) throw new Error(`no Requests/sec in wrk output:\n${output}`);
   return Number(match[1]);
@@ -58,7 +76,7 @@ function wrk(url: string, seconds: number, connections: number): number {
 
 /** Downloads `url` with curl, discarding the body; returns bytes per second. */
 function download(url: string): number {
-  const output = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download} %{speed_download}', url], {
+  const output = execFileSync(...onCpu(1, 'curl', ['-s', '-o', '/dev/null', '-w', '%{size_download} %{speed_download}', url]), {
     encoding: 'utf8',
   });
   const [size, speed] = output.split(' ').map(Number);
@@ -68,7 +86,7 @@ function download(url: string): number {
 
 /** Uploads 1 GiB of zeros with curl (chunked, with Expect: 100-continue). */
 function upload(url: string): void {
-  const output = execFileSync('sh', ['-c', `head -c ${1024 ** 3} /dev/zero | curl -s -T - ${url}`], { encoding: 'utf8' });
+  const output = execFileSync(...onCpu(1, 'sh', ['-c', `head -c ${1024 ** 3} /dev/zero | curl -s -T - ${url}`]), { encoding: 'utf8' });
   if (output.trim() !== String(1024 ** 3)) throw new Error(`the server read ${output.trim()} bytes, expected 1 GiB`);
 }
 
@@ -84,7 +102,7 @@ function row(name: string, raw: string, tsgi: string, ratio: string, target: str
 
 async function hello(): Promise<boolean> {
   const seconds = quick ? 2 : 5;
-  const rounds = quick ? 1 : 5;
+  const rounds = quick ? 1 : 7;
   const kinds = ['raw', 'tsgi', 'validated'];
   const runs: Record<string, number[]> = { raw: [], tsgi: [], validated: [] };
   // Alternate the servers so that drift in the machine's speed affects all alike, and
@@ -135,7 +153,7 @@ async function uploadBench(): Promise<boolean> {
 
 requireTool('wrk');
 requireTool('curl');
-console.log(`node ${process.version}, ${quick ? 'quick' : 'full'} run`);
+console.log(`node ${process.version}, ${quick ? 'quick' : 'full'} run, ${pin ? 'server on CPU 0, client on CPU 1' : 'server and client not pinned'}`);
 row('benchmark', 'node:http', 'tsgi', 'ratio', 'target', true);
 const results = [await hello(), await stream(), await uploadBench(), await testingBench(quick)];
 if (results.includes(false)) process.exitCode = 1;

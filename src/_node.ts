@@ -11,7 +11,7 @@ import { execute } from './_exchange.js';
 import type { AbortState, OutgoingHead, Outcome, Transport } from './handler.js';
 import { LazyAbort, defineLazySignal } from './_signal.js';
 import { FileWrapper } from './util.js';
-import type { Application, Environ, ErrorStream } from './types.js';
+import type { Application, Environ, ErrorStream, HeaderList } from './types.js';
 
 // One 'close' listener for every response, instead of two closures per request.
 const EXCHANGE = Symbol('tsgi.exchange');
@@ -86,6 +86,8 @@ class Gateway {
   readonly log: TextSink | undefined;
   readonly scriptName: string;
   readonly maxTarget: number;
+  /** The Server header sent when the application sends none, or undefined for none. */
+  readonly serverHeader: readonly [string, string] | undefined;
   #running = 0;
   #waiters: Array<() => void> = [];
 
@@ -96,6 +98,8 @@ class Gateway {
     this.log = options.quiet ? undefined : (options.log ?? process.stderr);
     this.scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
     this.maxTarget = options.maxTargetLength ?? DEFAULT_MAX_TARGET;
+    const server = options.serverHeader ?? 'tsgi';
+    this.serverHeader = server === false ? undefined : ['Server', server];
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -144,12 +148,22 @@ function refuse(req: IncomingMessage, maxTarget: number): [number, string] | und
   let hosts = 0;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).length === 4 && (raw[i] as string).toLowerCase() === 'host') hosts++;
+    const name = raw[i] as string;
+    // Compared without lower-casing the common spellings: that would allocate per request.
+    if (name === 'Host' || name === 'host' || (name.length === 4 && name.toLowerCase() === 'host')) hosts++;
   }
   if (hosts > 1) return [400, 'Bad Request']; // request.host: exactly one Host
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined && coding.toLowerCase() !== 'chunked') return [501, 'Not Implemented']; // request.coding
   return undefined;
+}
+
+function hasServer(headers: HeaderList): boolean {
+  for (let i = 0; i < headers.length; i++) {
+    const name = (headers[i] as readonly [string, string])[0];
+    if (name.length === 6 && name.toLowerCase() === 'server') return true;
+  }
+  return false;
 }
 
 /** Answers a request the application never sees, and closes the connection when framing is in doubt. */
@@ -258,7 +272,7 @@ class NodeExchange extends LazyAbort implements Transport {
       REQUEST_URI: this.target,
       SERVER_NAME: options.serverName ?? connection.serverName,
       SERVER_PORT: options.serverPort === undefined ? connection.serverPort : String(options.serverPort),
-      SERVER_PROTOCOL: `HTTP/${req.httpVersion}`,
+      SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
       SERVER_SOFTWARE: 'tsgi',
       REMOTE_ADDR: connection.remoteAddr,
       'tsgi.version': [1, 0],
@@ -287,17 +301,13 @@ class NodeExchange extends LazyAbort implements Transport {
 
   sendHead(head: OutgoingHead): void {
     const res = this.#res;
-    const flat: string[] = [];
-    let hasServer = false;
-    for (const [name, value] of head.headers) {
-      flat.push(name, value);
-      if (name.length === 6 && name.toLowerCase() === 'server') hasServer = true;
-    }
-    const serverHeader = this.#options.serverHeader ?? 'tsgi';
-    if (!hasServer && serverHeader !== false) flat.push('Server', serverHeader);
+    // Node takes the [name, value] pairs as they are; only a missing Server header makes a copy.
+    let headers = head.headers;
+    const server = this.#gateway.serverHeader;
+    if (server !== undefined && !hasServer(headers)) headers = [...headers, server];
     // expect.unread: the client may still be waiting to send a body nobody will read.
     if (this.#expectPending && !this.#req.complete) res.shouldKeepAlive = false;
-    res.writeHead(head.code, head.reason, flat);
+    res.writeHead(head.code, head.reason, headers as [string, string][]);
   }
 
   write(chunk: Uint8Array): Promise<void> | undefined {
