@@ -42,13 +42,14 @@ const apps: Record<string, Application> = {
   },
 };
 
+// The same bytes as tsgi sends: its responses carry a Server header too.
 const listeners: Record<string, http.RequestListener> = {
   hello: (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(HELLO.length) });
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(HELLO.length), Server: 'tsgi' });
     res.end(HELLO);
   },
   stream: async (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', Server: 'tsgi' });
     for await (const chunk of gibibyte()) {
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
     }
@@ -57,7 +58,7 @@ const listeners: Record<string, http.RequestListener> = {
   upload: async (req, res) => {
     let total = 0;
     for await (const chunk of req) total += (chunk as Buffer).length;
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.writeHead(200, { 'Content-Type': 'text/plain', Server: 'tsgi' });
     res.end(`${total}\n`);
   },
 };

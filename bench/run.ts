@@ -3,6 +3,7 @@
 //   --quick    shorter runs, for a smoke test of the harness
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { testingBench } from './testing.bench.js';
@@ -100,7 +101,38 @@ function row(name: string, raw: string, tsgi: string, ratio: string, target: str
   console.log(`${name.padEnd(44)} ${raw.padStart(14)} ${tsgi.padStart(14)} ${ratio.padStart(7)}  ${target.padEnd(14)} ${ok ? 'ok' : 'MISSED'}`);
 }
 
+/** The bytes of one response to `GET /`, its Date header blanked: what a server sends, unnormalised. */
+function rawResponse(url: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let bytes = '';
+    const timer = setTimeout(() => socket.destroy(new Error('no complete response within 5 s')), 5000);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      bytes += chunk;
+      const end = bytes.indexOf('\r\n\r\n');
+      const length = /\r\nContent-Length: (\d+)/i.exec(bytes)?.[1];
+      if (end >= 0 && length !== undefined && bytes.length >= end + 4 + Number(length)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(bytes.replace(/\r\nDate: [^\r]*/i, '\r\nDate: -'));
+      }
+    });
+    socket.on('error', reject);
+    socket.write(`GET / HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+  });
+}
+
 async function hello(): Promise<boolean> {
+  // The comparison holds only if both servers send the same bytes.
+  const responses: string[] = [];
+  for (const kind of ['raw', 'tsgi']) {
+    const target = await start(kind, 'hello');
+    responses.push(await rawResponse(target.url));
+    await target.stop();
+  }
+  if (responses[0] !== responses[1]) throw new Error(`the servers answer differently:\n${responses.join('\n')}`);
   const seconds = quick ? 2 : 5;
   const rounds = quick ? 1 : 7;
   const kinds = ['raw', 'tsgi', 'validated'];

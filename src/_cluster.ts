@@ -11,6 +11,14 @@
  * @module
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createServer, type AddressInfo } from 'node:net';
+
+/**
+ * The port every worker listens on, when the command was asked for port 0. Left to the
+ * workers, port 0 would give the cluster a free port while any worker listens, and a
+ * replacement for the last one another port: so the primary picks the port once.
+ */
+const PORT_VARIABLE = 'TSGI_CLUSTER_PORT';
 
 /** What a worker tells the primary once its server listens. */
 interface ListeningMessage {
@@ -27,6 +35,8 @@ export interface PrimaryOptions {
   readonly workers: number;
   /** What the announcement names: the module, or the demo application. */
   readonly what: string;
+  /** The port every worker listens on instead of the one in `args` (see {@link freePort}). */
+  readonly port?: number | undefined;
   /** How long a worker may take to finish its requests after SIGTERM, in milliseconds. */
   readonly shutdownTimeout: number;
   readonly out: NodeJS.WritableStream;
@@ -53,6 +63,24 @@ export function leaveCluster(): void {
 /** True in a process that `runPrimary` forked. */
 export const isWorker = (): boolean => cluster.isWorker;
 
+/** A port free on `hostname` now, for a cluster asked to listen on port 0. */
+export async function freePort(hostname: string): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, hostname, resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** In a worker, the port the primary chose for the cluster; otherwise undefined. */
+export function clusterPort(): number | undefined {
+  const port = cluster.isWorker ? process.env[PORT_VARIABLE] : undefined;
+  return port ? Number(port) : undefined;
+}
+
 /**
  * Forks the workers and supervises them until a signal stops the command. Resolves to
  * the command's exit status: 0 after a graceful stop, else that of a worker that could
@@ -68,7 +96,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     const started = new Map<Worker, number>();
 
     const fork = (): void => {
-      const worker = cluster.fork();
+      const worker = cluster.fork(options.port === undefined ? {} : { [PORT_VARIABLE]: String(options.port) });
       started.set(worker, Date.now());
       worker.on('message', (message: Partial<ListeningMessage>) => {
         if (message?.tsgi !== 'listening') return;
@@ -87,12 +115,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
           return;
         }
         if (!wasListening && !announced) {
-          // It never served: the same mistake would stop every worker. Report it once.
+          // It never served: the same mistake would stop every replacement too.
           stop(code ?? 1);
           return;
         }
         process.stderr.write(`tsgi: worker ${worker.process.pid} exited (${signal ?? `status ${code}`}); starting another\n`);
-        setTimeout(() => stopping || fork(), age < QUICK_DEATH_MS ? RESTART_PAUSE_MS : 0).unref();
+        // Not unref'd: when the last worker has died, this timer is what keeps the primary alive.
+        setTimeout(() => stopping || fork(), age < QUICK_DEATH_MS ? RESTART_PAUSE_MS : 0);
       });
     };
 

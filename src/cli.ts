@@ -17,7 +17,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { announceListening, isWorker, leaveCluster, runPrimary } from './_cluster.js';
+import { announceListening, clusterPort, freePort, isWorker, leaveCluster, runPrimary } from './_cluster.js';
 import { conformanceCommand } from './_cli-conformance.js';
 import { LoadError, loadExport } from './_load.js';
 import { demoApp, serve, type TsgiServer } from './server.js';
@@ -96,14 +96,23 @@ async function runServe(args: string[]): Promise<number> {
   }
   const spec = positionals[0];
   const what = spec ?? 'the demo application';
+  const hostname = values.hostname ?? '127.0.0.1';
   if (workers !== undefined && !isWorker()) {
-    return runPrimary({ script: fileURLToPath(import.meta.url), args: ['serve', ...args], workers, what, shutdownTimeout: SHUTDOWN_TIMEOUT, out: process.stdout });
+    return runPrimary({
+      script: fileURLToPath(import.meta.url),
+      args: ['serve', ...args],
+      workers,
+      what,
+      port: port === 0 ? await freePort(hostname) : undefined,
+      shutdownTimeout: SHUTDOWN_TIMEOUT,
+      out: process.stdout,
+    });
   }
   let app = spec === undefined ? demoApp : await loadApplication(spec);
   if (values.validate) app = validator(app);
   const server = await serve(app, {
-    hostname: values.hostname ?? '127.0.0.1',
-    port,
+    hostname,
+    port: clusterPort() ?? port,
     quiet: values.quiet ?? false,
     // One worker is one copy: a replacement starts only after it has gone.
     multiprocess: workers !== undefined && workers > 1,
@@ -134,7 +143,6 @@ export async function loadApplication(spec: string): Promise<Application> {
   return loaded.value as Application;
 }
 
-/** Resolves when a signal has stopped the server gracefully. */
 /**
  * Resolves when a signal has stopped the server gracefully. A second signal stops a lone
  * server at once, as a second Ctrl-C is meant to. A worker keeps ignoring repeats: Ctrl-C

@@ -89,10 +89,22 @@ describe('tsgi serve --workers', () => {
     assert.match(server.stdout(), /SIGINT: the workers are finishing their running requests/);
   });
 
-  test('one worker is the only copy: tsgi.multiprocess is false', async () => {
+  test('one worker is the only copy: tsgi.multiprocess is false, and it is replaced when it dies', async () => {
     const server = await startServe(['pid.ts', '--workers', '1', '--quiet'], { cwd: dir });
     try {
-      assert.equal((await servedBy(server.url)).multiprocess, 'false');
+      const first = await servedBy(server.url);
+      assert.equal(first.multiprocess, 'false');
+      // With no worker left, only the pending replacement keeps the primary going.
+      process.kill(first.pid, 'SIGKILL');
+      let next: number | undefined;
+      for (const deadline = Date.now() + 10_000; next === undefined && Date.now() < deadline; ) {
+        next = await servedBy(server.url).then(
+          (answer) => answer.pid,
+          () => undefined,
+        );
+        if (next === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(next !== undefined && next !== first.pid, 'no worker replaced the only one');
     } finally {
       assert.equal(await server.stop(), 0);
     }
