@@ -156,17 +156,21 @@ async function hello(): Promise<boolean> {
 }
 
 async function stream(): Promise<boolean> {
-  const speed: Record<string, number> = {};
+  const runs: Record<string, number[]> = { raw: [], tsgi: [] };
   let rss = 0;
-  for (const kind of ['raw', 'tsgi']) {
-    const target = await start(kind, 'stream');
-    speed[kind] = download(target.url);
-    if (kind === 'tsgi') rss = target.peakRss();
-    await target.stop();
+  // Alternating, and the median of three: one download of each swings with the machine.
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    for (const kind of ['raw', 'tsgi']) {
+      const target = await start(kind, 'stream');
+      runs[kind]!.push(download(target.url));
+      if (kind === 'tsgi') rss = Math.max(rss, target.peakRss());
+      await target.stop();
+    }
   }
-  const ratio = speed.tsgi! / speed.raw!;
+  const speed = { raw: median(runs.raw!), tsgi: median(runs.tsgi!) };
+  const ratio = speed.tsgi / speed.raw;
   const mib = (n: number) => `${(n / MiB).toFixed(0)} MiB/s`;
-  row('1 GiB response, 64 KiB chunks', mib(speed.raw!), mib(speed.tsgi!), ratio.toFixed(2), '>= 0.80', ratio >= 0.8);
+  row('1 GiB response, 64 KiB chunks (median)', mib(speed.raw), mib(speed.tsgi), ratio.toFixed(2), '>= 0.80', ratio >= 0.8);
   row('  peak RSS of the tsgi server', '', `${(rss / MiB).toFixed(0)} MiB`, '', '< 150 MiB', rss < 150 * MiB);
   return ratio >= 0.8 && rss < 150 * MiB;
 }
