@@ -32,8 +32,11 @@ function withEnviron(change: (environ: Environ, req: IncomingMessage) => void): 
 
 /** Rewrites the flat header list (and status) that reaches `res.writeHead`. */
 function patchWriteHead(res: ServerResponse, change: (code: number, reason: string, flat: string[]) => [number, string, string[]]): void {
-  const original = res.writeHead.bind(res) as (code: number, reason: string, headers: string[]) => ServerResponse;
-  (res as unknown as { writeHead: typeof original }).writeHead = (code, reason, flat) => original(...change(code, reason, [...flat]));
+  type Headers = ReadonlyArray<string | readonly [string, string]>;
+  const original = res.writeHead.bind(res) as unknown as (code: number, reason: string, headers: Headers) => ServerResponse;
+  // The transport hands Node [name, value] pairs (or a flat list): the change sees a flat copy.
+  (res as unknown as { writeHead: typeof original }).writeHead = (code, reason, headers) =>
+    original(...change(code, reason, headers.flat() as string[]));
 }
 
 const flatten = (headers: HeaderList) => headers.flatMap(([n, v]) => [n, v]);
