@@ -64,6 +64,15 @@ export interface NodeListener {
   idle(): Promise<void>;
 }
 
+/**
+ * For `serve()`: tells a listener that the server is about to cut its running exchanges
+ * off, so that their `tsgi.signal` says so instead of blaming the client.
+ */
+export const CUT_OFF = Symbol('tsgi.cut-off');
+
+/** What `createNodeListener()` returns: a {@link NodeListener}, and its hook for `serve()`. */
+export type GatewayListener = NodeListener & { [CUT_OFF](): void };
+
 const HEADER_NAME = /^[A-Za-z0-9-]+$/;
 const DEFAULT_MAX_DRAIN = 1024 * 1024;
 const DEFAULT_DRAIN_TIMEOUT = 2000;
@@ -72,10 +81,10 @@ const DEFAULT_MAX_TARGET = 8192;
 const WRITES_PER_TURN = 16;
 
 /** Creates the listener that runs `app` for each request of a node:http server. */
-export function createNodeListener(app: Application, options: NodeTransportOptions = {}): NodeListener {
+export function createNodeListener(app: Application, options: NodeTransportOptions = {}): GatewayListener {
   const gateway = new Gateway(app, options);
   const listener = (req: IncomingMessage, res: ServerResponse): void => gateway.handle(req, res);
-  return Object.assign(listener, { idle: () => gateway.idle() });
+  return Object.assign(listener, { idle: () => gateway.idle(), [CUT_OFF]: () => gateway.cutOff() });
 }
 
 /** What every exchange of one listener shares: the application, the options, and the count of exchanges running. */
@@ -90,6 +99,8 @@ class Gateway {
   readonly serverHeader: readonly [string, string] | undefined;
   #running = 0;
   #waiters: Array<() => void> = [];
+  /** Why responses that close early were cut short: the client, unless the server is shutting down. */
+  closeReason = 'the client went away before the response was complete';
 
   constructor(app: Application, options: NodeTransportOptions) {
     this.app = app;
@@ -130,6 +141,10 @@ class Gateway {
     const ready = this.#waiters;
     this.#waiters = [];
     for (const resolve of ready) resolve();
+  }
+
+  cutOff(): void {
+    this.closeReason = 'the server shut down before the response was complete';
   }
 
   idle(): Promise<void> {
@@ -256,7 +271,7 @@ class NodeExchange extends LazyAbort implements Transport {
 
   /** The response closed: a disconnect, unless it was complete (disconnect.no-false-abort). */
   closed(res: ServerResponse): void {
-    if (!res.writableFinished && !this.#done) this.abortWith(new Error('the client went away before the response was complete'));
+    if (!res.writableFinished && !this.#done) this.abortWith(new Error(this.#gateway.closeReason));
   }
 
   environ(target: Target, path: string): Environ {

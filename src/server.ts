@@ -17,11 +17,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { createNodeListener, type NodeListener, type NodeTransportOptions } from './_node.js';
+import { CUT_OFF, createNodeListener, type NodeListener, type NodeTransportOptions } from './_node.js';
 import { demoApp as demo } from './_demo.js';
 import type { Application } from './types.js';
 
 export type { NodeListener, NodeTransportOptions } from './_node.js';
+
+/** How long `close()` waits for the exchanges it cut off to clean up, in milliseconds. */
+const CLEANUP_TIMEOUT = 2000;
 
 /** Options of {@link serve}. */
 export interface ServeOptions extends NodeTransportOptions {
@@ -54,7 +57,9 @@ export interface TsgiServer {
   readonly node: http.Server;
   /**
    * Stops accepting connections, lets running requests finish within `shutdownTimeout`,
-   * then closes every connection. Resolves once the server is closed.
+   * then closes every connection: the requests still running are cut off, their
+   * `tsgi.signal` aborted (saying that the server shut down) and their bodies closed.
+   * Resolves once the server is closed and that cleanup is done (or two seconds passed).
    */
   close(): Promise<void>;
 }
@@ -116,7 +121,14 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
         });
         await Promise.race([listener.idle(), deadline]);
         clearTimeout(timer);
+        listener[CUT_OFF]();
         node.closeAllConnections();
+        // The exchanges cut off now abort and close their bodies: let that cleanup end too.
+        const cleanup = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLEANUP_TIMEOUT);
+        });
+        await Promise.race([listener.idle(), cleanup]);
+        clearTimeout(timer);
         await closed;
       })()),
   };

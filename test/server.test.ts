@@ -823,6 +823,40 @@ describe('serve()', () => {
     );
   });
 
+  test('close() cuts off what runs past shutdownTimeout, and resolves after its cleanup, saying the server shut down', async () => {
+    let closed = false;
+    let reason: unknown;
+    const server = await serve(
+      (environ, startResponse) => {
+        startResponse('200 OK', [text]);
+        const signal = environ['tsgi.signal'];
+        return Object.assign(
+          (async function* () {
+            for (let i = 0; i < 1000 && !signal.aborted; i++) {
+              yield encode('tick\n');
+              await delay(20);
+            }
+            reason = signal.reason;
+          })(),
+          {
+            async close() {
+              await delay(50); // a cleanup that takes a while, which close() waits for
+              closed = true;
+            },
+          },
+        );
+      },
+      { port: 0, quiet: true, shutdownTimeout: 100 },
+    );
+    const client = await WireClient.open(server.port);
+    client.send('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    await delay(50);
+    await server.close();
+    assert.equal(closed, true, 'close() resolved before the body was closed');
+    assert.match(String((reason as Error | undefined)?.message), /the server shut down before the response was complete/);
+    client.destroy();
+  });
+
   test('close() lets a running request finish', async () => {
     let finished = false;
     const server = await serve(
