@@ -137,7 +137,7 @@ class Gateway {
 
   /** One exchange is over. */
   done(): void {
-    if (--this.#running > 0) return;
+    if (--this.#running > 0 || this.#waiters.length === 0) return;
     const ready = this.#waiters;
     this.#waiters = [];
     for (const resolve of ready) resolve();
