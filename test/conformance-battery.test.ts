@@ -8,7 +8,7 @@ import { formatReport, runAppConformance, runMiddlewareConformance, type Conform
 import { buildReport } from '../conformance/report.js';
 import { accessLog } from '../examples/middleware.js';
 import { ResponseHeaders } from '../src/headers.js';
-import type { Application, ResponseBody, StartResponse } from '../src/types.js';
+import type { Application, HeaderList, ResponseBody, StartResponse } from '../src/types.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const TEXT: [string, string] = ['Content-Type', 'text/plain'];
@@ -215,5 +215,48 @@ describe('the headers option', () => {
       await assert.rejects(runAppConformance(app, { headers: headers as Array<[string, string]> }), TypeError, JSON.stringify(headers));
       await assert.rejects(runMiddlewareConformance((inner) => inner, { headers: headers as Array<[string, string]> }), TypeError, JSON.stringify(headers));
     }
+  });
+});
+
+describe('middleware that needs the whole body', () => {
+  // It computes a header from the body, so it reads all of it, HEAD included: the wire
+  // requirements, head.stop-early among them, bind the server, not middleware.
+  const etag = (app: Application): Application => (environ, startResponse) => {
+    let head: [string, HeaderList] | undefined;
+    let write: ((data: Uint8Array) => Promise<void>) | undefined;
+    const inner = app(environ, (status, headers, excInfo) => {
+      if (excInfo && head) startResponse(status, headers, excInfo);
+      head = [status, headers];
+      return async (data) => {
+        await write?.(data);
+      };
+    });
+    return {
+      async *[Symbol.asyncIterator]() {
+        const body = (await inner) as AsyncIterable<Uint8Array> & ResponseBody;
+        const chunks: Uint8Array[] = [];
+        // One chunk out, an empty one, for each chunk in (mw.pace).
+        for await (const chunk of body) {
+          chunks.push(chunk);
+          yield new Uint8Array(0);
+        }
+        const all = Buffer.concat(chunks);
+        const headers = head![1].filter(([name]) => name.toLowerCase() !== 'content-length');
+        write = startResponse(head![0], [...headers, ['ETag', `"${all.length}"`]]);
+        if (all.length) yield new Uint8Array(all);
+      },
+      async close() {
+        // An application that failed (a client gone mid-upload) left no body to close.
+        const body = (await Promise.resolve(inner).catch(() => undefined)) as ResponseBody | undefined;
+        await body?.close?.();
+      },
+    };
+  };
+
+  test('passes the battery with no finding, HEAD included', async () => {
+    const report = await runMiddlewareConformance(etag);
+    assert.ok(report.ok, formatReport(report, { failuresOnly: true }));
+    assert.deepEqual(findings(report), []);
+    assert.ok(report.results.some((r) => r.id.includes('head')), 'the battery sends a HEAD request');
   });
 });
