@@ -244,7 +244,6 @@ class NodeExchange extends LazyAbort implements Transport {
   readonly #gateway: Gateway;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
-  readonly #options: NodeTransportOptions;
   #expectPending: boolean;
   #done = false;
   #writesWithoutYield = 0;
@@ -254,7 +253,6 @@ class NodeExchange extends LazyAbort implements Transport {
     this.#gateway = gateway;
     this.#req = req;
     this.#res = res;
-    this.#options = gateway.options;
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
     this.errors = gateway.errors;
@@ -277,7 +275,7 @@ class NodeExchange extends LazyAbort implements Transport {
   environ(target: Target, path: string): Environ {
     const req = this.#req;
     const scriptName = this.#gateway.scriptName;
-    const options = this.#options;
+    const options = this.#gateway.options;
     const connection = connectionOf(req.socket);
     const environ = {
       REQUEST_METHOD: this.method,
@@ -383,14 +381,14 @@ class NodeExchange extends LazyAbort implements Transport {
     // its request, even when there is no body; only a body can be left unread.
     const length = req.headers['content-length'];
     if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return;
-    const limit = this.#options.maxDrain ?? DEFAULT_MAX_DRAIN;
+    const limit = this.#gateway.options.maxDrain ?? DEFAULT_MAX_DRAIN;
     const declared = Number(length ?? Number.NaN);
     if (this.#expectPending || declared > limit) {
       socket.destroySoon();
       return;
     }
     let drained = 0;
-    const timer = setTimeout(() => socket.destroy(), this.#options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
+    const timer = setTimeout(() => socket.destroy(), this.#gateway.options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT);
     timer.unref();
     req.on('data', (chunk: Uint8Array) => {
       drained += chunk.length;

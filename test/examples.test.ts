@@ -19,6 +19,7 @@ import { fetchApp } from '../src/testing.js';
 import type { Application, FileLike, FileWrapper as FileWrapperFunction, ResponseBody } from '../src/types.js';
 import { FileWrapper } from '../src/util.js';
 import { validator } from '../src/validate.js';
+import { startServe } from './_cli.js';
 import { textSink } from './_text-sink.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -519,27 +520,15 @@ describe('examples/cgi-script.ts', () => {
 
 describe('tsgi serve examples/hello.ts', () => {
   test('serves the example over HTTP on 127.0.0.1 and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), 'serve', 'examples/hello.ts', '--port', '0', '--quiet'], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const server = await startServe(['examples/hello.ts', '--quiet']);
     try {
-      let url: string | undefined;
-      await until(() => (url = /on (http:\/\/\S+)/.exec(stdout)?.[1]) !== undefined || child.exitCode !== null, 15_000, 'the URL');
-      assert.ok(url, `no URL printed; stderr: ${stderr}`);
-      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-      const response = await fetch(`${url}?name=CLI`, { signal: AbortSignal.timeout(5000) });
+      assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const response = await fetch(`${server.url}?name=CLI`, { signal: AbortSignal.timeout(5000) });
       assert.equal(response.status, 200);
       assert.equal(await response.text(), 'Hello, CLI!\n');
-      process.kill(child.pid!, 'SIGTERM');
-      assert.equal(await within(exited, 10_000, 'the server to exit'), 0);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      assert.equal(await server.stop(), 0);
     }
   });
 });
+

@@ -180,11 +180,11 @@ describe('fetchApp: validation and errors', T, () => {
       startResponse('200 OK', [...plain, ['Content-Length', '10']]);
       return [new TextEncoder().encode('x')];
     };
-    let logged = '';
-    const response = await fetchApp(app, '/', { validate: false, errors: { write: (text: string) => ((logged += text), true) } });
+    const errors = textSink();
+    const response = await fetchApp(app, '/', { validate: false, errors });
     assert.equal(response.status, 200);
     await assert.rejects(response.text());
-    assert.match(logged, /framing\.content-length\.match/);
+    assert.match(errors.text, /framing\.content-length\.match/);
   });
 
   test('an application error rejects, and is not logged a second time', async () => {
