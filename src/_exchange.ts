@@ -3,7 +3,7 @@
  * serves). Private so that a transport in this package can take a synchronous outcome
  * without the Promise that the public function must return.
  */
-import { contractError, isUint8Array, parseResponseHead, show, type ResponseHead } from './_http.js';
+import { contractError, isUint8Array, parseResponseHead, show, withHeader, type ResponseHead } from './_http.js';
 import { FileWrapper } from './util.js';
 import type { OutgoingHead, Outcome, Transport } from './handler.js';
 import type { Application, Environ, ErrorStream, HeaderList, ResponseBody, StartResponse, Write } from './types.js';
@@ -280,7 +280,7 @@ class Exchange {
     const noContent = head.code === 204 || head.code === 304;
     if (contentLength === undefined && this.#knownLength !== undefined && !noContent) {
       contentLength = this.#knownLength; // framing.known-length
-      headers = [...headers, ['Content-Length', String(contentLength)]];
+      headers = withHeader(headers, ['Content-Length', String(contentLength)]);
     }
     this.#headSent = true;
     this.#status = head.code;

@@ -10,6 +10,7 @@ import { DIGITS } from './_http.js';
 import { createInputStream } from './_input.js';
 import { decodePath, splitTarget } from './_node.js';
 import { defineLazySignal } from './_signal.js';
+import { TSGI_VERSION } from './_keys.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 
 export type { RequestLike, Started } from './_fetch-transport.js';
@@ -153,7 +154,7 @@ export function startExchange<C>(
     REMOTE_ADDR: plainAddress(perRequest(settings.remoteAddr, request, context) ?? UNKNOWN_ADDRESS),
     // The URL is the absolute form of the target, so its authority is the host (env.http.host).
     HTTP_HOST: url.host,
-    'tsgi.version': [1, 0],
+    'tsgi.version': TSGI_VERSION,
     'tsgi.url_scheme': scheme,
     'tsgi.input': createInputStream(exchange.bodySource(request.body, declared)),
     'tsgi.errors': settings.errors,

@@ -10,3 +10,9 @@ export const REQUIRED_TSGI_KEYS = [
   'tsgi.input_terminated',
   'tsgi.signal',
 ] as const;
+
+/**
+ * `tsgi.version` (`env.tsgi.version`), one frozen array for every environ: an application
+ * cannot change it for the next request, and a server makes no array per request.
+ */
+export const TSGI_VERSION: readonly [1, 0] = Object.freeze([1, 0] as const);

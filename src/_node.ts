@@ -10,7 +10,9 @@ import { createInputStream } from './_input.js';
 import { execute } from './_exchange.js';
 import type { AbortState, OutgoingHead, Outcome, Transport } from './handler.js';
 import { LazyAbort, defineLazySignal } from './_signal.js';
+import { withHeader } from './_http.js';
 import { FileWrapper } from './util.js';
+import { TSGI_VERSION } from './_keys.js';
 import type { Application, Environ, ErrorStream, HeaderList } from './types.js';
 
 // One 'close' listener for every response, instead of two closures per request.
@@ -288,7 +290,7 @@ class NodeExchange extends LazyAbort implements Transport {
       SERVER_PROTOCOL: req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`,
       SERVER_SOFTWARE: 'tsgi',
       REMOTE_ADDR: connection.remoteAddr,
-      'tsgi.version': [1, 0],
+      'tsgi.version': TSGI_VERSION,
       'tsgi.url_scheme': connection.scheme,
       'tsgi.input': createInputStream(req, this.#expectPending ? { onFirstRead: () => this.#continue() } : undefined),
       'tsgi.errors': this.errors,
@@ -317,7 +319,7 @@ class NodeExchange extends LazyAbort implements Transport {
     // Node takes the [name, value] pairs as they are; only a missing Server header makes a copy.
     let headers = head.headers;
     const server = this.#gateway.serverHeader;
-    if (server !== undefined && !hasServer(headers)) headers = [...headers, server];
+    if (server !== undefined && !hasServer(headers)) headers = withHeader(headers, server);
     // expect.unread: the client may still be waiting to send a body nobody will read.
     if (this.#expectPending && !this.#req.complete) res.shouldKeepAlive = false;
     res.writeHead(head.code, head.reason, headers as [string, string][]);

@@ -29,6 +29,7 @@ import { createErrorStream, type TextSink } from './_errors.js';
 import { DIGITS } from './_http.js';
 import { createInputStream } from './_input.js';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
+import { TSGI_VERSION } from './_keys.js';
 import type { Application, Environ, ErrorStream } from './types.js';
 import { guessScheme } from './util.js';
 
@@ -158,7 +159,7 @@ export async function runCgi(app: Application, options: CgiOptions = {}): Promis
   // stdin is touched only for a body: an idle stdin must not keep the script alive.
   const body: BodySource | undefined = length > 0 ? limitBody(options.stdin ?? process.stdin, length) : undefined;
   Object.assign(environ, {
-    'tsgi.version': [1, 0],
+    'tsgi.version': TSGI_VERSION,
     'tsgi.url_scheme': guessScheme(environ),
     'tsgi.input': createInputStream(body ?? NO_BODY),
     'tsgi.errors': errors,

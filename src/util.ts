@@ -22,6 +22,7 @@ import process from 'node:process';
 import { createErrorStream } from './_errors.js';
 import { HOP_BY_HOP, contractError, isUint8Array, show } from './_http.js';
 import { createInputStream } from './_input.js';
+import { TSGI_VERSION } from './_keys.js';
 import type { Environ, FileLike, InputStream } from './types.js';
 
 // ---------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ export function setupTestingDefaults<T extends Partial<Environ>>(environ: T = {}
   fill('PATH_INFO', () => '');
   fill('QUERY_STRING', () => '');
   fill('REMOTE_ADDR', () => '127.0.0.1');
-  fill('tsgi.version', () => [1, 0]);
+  fill('tsgi.version', () => TSGI_VERSION);
   fill('tsgi.url_scheme', () => guessScheme(env as Partial<Environ>));
   fill('tsgi.input', () => createInput());
   fill('tsgi.errors', () => createErrorStream(process.stderr));

@@ -337,12 +337,16 @@ describe('setupTestingDefaults', bounded, () => {
     for (const key of Object.keys(snapshot) as Array<keyof typeof snapshot>) assert.equal(env[key], snapshot[key], key);
   });
 
-  test('gives each environ its own stream, error stream and signal', () => {
+  test('gives each environ its own stream, error stream and signal; the version no environ can change', () => {
     const a = setupTestingDefaults();
     const b = setupTestingDefaults();
     assert.notEqual(a['tsgi.input'], b['tsgi.input']);
     assert.notEqual(a['tsgi.signal'], b['tsgi.signal']);
-    assert.notEqual(a['tsgi.version'], b['tsgi.version']);
+    // One array for every environ is safe only because it is frozen.
+    assert.throws(() => {
+      (a['tsgi.version'] as unknown as number[])[0] = 2;
+    }, TypeError);
+    assert.deepEqual(b['tsgi.version'], [1, 0]);
   });
 
   test('derives scheme, port, HTTP_HOST and REQUEST_URI from what it is given', () => {
