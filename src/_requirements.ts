@@ -294,6 +294,13 @@ export const requirements = {
     anchor: 'spec/tsgi.md#mw.exc-info',
     summary: 'Error-handling middleware MAY decline to rethrow an excInfo passed to the startResponse it supplied, and record the call instead so that it can send an error response of its own.',
   },
+  'mw.rewrite': {
+    id: 'mw.rewrite',
+    level: 'MAY',
+    roles: ['middleware'],
+    anchor: 'spec/tsgi.md#mw.rewrite',
+    summary: 'Middleware MAY rewrite the request it passes on (its method, SCRIPT_NAME, PATH_INFO, QUERY_STRING, headers or body); toward its application the rewritten request is then the request, so env.path.split and env.query-string hold of the rewritten target, while REQUEST_URI keeps the target as the middleware received it (env.request-uri).',
+  },
   'mw.derived-data': {
     id: 'mw.derived-data',
     level: 'SHOULD',

@@ -260,3 +260,20 @@ describe('middleware that needs the whole body', () => {
     assert.ok(report.results.some((r) => r.id.includes('head')), 'the battery sends a HEAD request');
   });
 });
+
+describe('middleware that rewrites the request (mw.rewrite)', () => {
+  // Every request is served under /v2, with a query parameter added; REQUEST_URI stays as
+  // it came. The battery's inner validator sees a split path that no longer matches
+  // REQUEST_URI, which the spec allows of middleware.
+  const rewrite = (app: Application): Application => (environ, startResponse) => {
+    if (environ.PATH_INFO.startsWith('/')) environ.PATH_INFO = `/v2${environ.PATH_INFO}`;
+    environ.QUERY_STRING += `${environ.QUERY_STRING ? '&' : ''}rewritten=1`;
+    return app(environ, startResponse);
+  };
+
+  test('passes the battery with no finding', async () => {
+    const report = await runMiddlewareConformance(rewrite);
+    assert.ok(report.ok, formatReport(report, { failuresOnly: true }));
+    assert.deepEqual(findings(report), []);
+  });
+});

@@ -16,7 +16,7 @@ interface GoodMiddleware {
   name: string;
   middleware: Middleware;
   app?: Application;
-  request?: { method: string };
+  request?: { method?: string; path?: string; query?: string };
   status: string;
   body: string;
 }
@@ -63,6 +63,22 @@ const goodMiddleware: GoodMiddleware[] = [
     },
     status: '200 OK',
     body: '/api/',
+  },
+  {
+    name: 'rewrites the request, leaving REQUEST_URI as it came (mw.rewrite)',
+    middleware: (app) => (environ, startResponse) => {
+      // /old/x?a=1 is served as /new/x?a=1&from=old.
+      environ.PATH_INFO = environ.PATH_INFO.replace(/^\/old(?=\/|$)/, '/new');
+      environ.QUERY_STRING += `${environ.QUERY_STRING ? '&' : ''}from=old`;
+      return app(environ, startResponse);
+    },
+    app: (environ, startResponse) => {
+      startResponse('200 OK', [plain]);
+      return [encode(`${environ.REQUEST_URI} -> ${environ.SCRIPT_NAME}${environ.PATH_INFO}?${environ.QUERY_STRING}`)];
+    },
+    request: { path: '/old/x', query: 'a=1' },
+    status: '200 OK',
+    body: '/old/x?a=1 -> /new/x?a=1&from=old',
   },
   {
     name: 'turns an error response of the application into its own page (mw.exc-info)',
