@@ -57,6 +57,13 @@ export interface NodeTransportOptions {
   drainTimeout?: number;
   /** Longest request target accepted; longer ones get 414 (`request.target-length`). Default: 8192. */
   maxTargetLength?: number;
+  /**
+   * Largest header section accepted, in bytes, not counting the request line (which
+   * `maxTargetLength` bounds); larger ones get 431 (`request.header-size`). Default for
+   * `serve()`: 16384. Default for `toNodeListener()`: no limit of its own, only the
+   * node:http server's `maxHeaderSize`, which counts the request line too.
+   */
+  maxHeaderSize?: number;
 }
 
 /** A node:http request listener that runs a TSGI application. */
@@ -78,7 +85,7 @@ export type GatewayListener = NodeListener & { [CUT_OFF](): void };
 const HEADER_NAME = /^[A-Za-z0-9-]+$/;
 const DEFAULT_MAX_DRAIN = 1024 * 1024;
 const DEFAULT_DRAIN_TIMEOUT = 2000;
-const DEFAULT_MAX_TARGET = 8192;
+export const DEFAULT_MAX_TARGET = 8192;
 /** Writes accepted at once before the transport lets the event loop run. */
 const WRITES_PER_TURN = 16;
 
@@ -97,6 +104,7 @@ class Gateway {
   readonly log: TextSink | undefined;
   readonly scriptName: string;
   readonly maxTarget: number;
+  readonly maxHeaderSize: number;
   /** The Server header sent when the application sends none, or undefined for none. */
   readonly serverHeader: readonly [string, string] | undefined;
   #running = 0;
@@ -111,12 +119,13 @@ class Gateway {
     this.log = options.quiet ? undefined : (options.log ?? process.stderr);
     this.scriptName = options.scriptName && options.scriptName !== '/' ? options.scriptName.replace(/\/+$/, '') : '';
     this.maxTarget = options.maxTargetLength ?? DEFAULT_MAX_TARGET;
+    this.maxHeaderSize = options.maxHeaderSize ?? Infinity;
     const server = options.serverHeader ?? 'tsgi';
     this.serverHeader = server === false ? undefined : ['Server', server];
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
-    const refusal = refuse(req, this.maxTarget);
+    const refusal = refuse(req, this.maxTarget, this.maxHeaderSize);
     if (refusal) return answer(res, refusal[0], refusal[1], true);
     const target = splitTarget(req.url ?? '/');
     const path = decodePath(target.path);
@@ -155,7 +164,7 @@ class Gateway {
 }
 
 /** The status a request gets without reaching the application, when it must not (`request.*`). */
-function refuse(req: IncomingMessage, maxTarget: number): [number, string] | undefined {
+function refuse(req: IncomingMessage, maxTarget: number, maxHeaderSize: number): [number, string] | undefined {
   const url = req.url ?? '';
   if (url.length > maxTarget) return [414, 'URI Too Long'];
   if (req.httpVersionMajor !== 1) return [505, 'HTTP Version Not Supported'];
@@ -163,12 +172,16 @@ function refuse(req: IncomingMessage, maxTarget: number): [number, string] | und
   // request.framing: HTTP/1.0 has no transfer codings, so a body framed by one cannot be trusted.
   if (req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined) return [400, 'Bad Request'];
   let hosts = 0;
+  // The header section as sent, give or take optional whitespace: "name: value" and CRLF.
+  let size = 2;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
+    size += name.length + (raw[i + 1] as string).length + 4;
     // Compared without lower-casing the common spellings: that would allocate per request.
     if (name === 'Host' || name === 'host' || (name.length === 4 && name.toLowerCase() === 'host')) hosts++;
   }
+  if (size > maxHeaderSize) return [431, 'Request Header Fields Too Large']; // request.header-size
   if (hosts > 1) return [400, 'Bad Request']; // request.host: exactly one Host
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined && coding.toLowerCase() !== 'chunked') return [501, 'Not Implemented']; // request.coding

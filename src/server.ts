@@ -17,11 +17,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { CUT_OFF, createNodeListener, type NodeListener, type NodeTransportOptions } from './_node.js';
+import { CUT_OFF, DEFAULT_MAX_TARGET, createNodeListener, type NodeListener, type NodeTransportOptions } from './_node.js';
 import { demoApp as demo } from './_demo.js';
 import type { Application } from './types.js';
 
 export type { NodeListener, NodeTransportOptions } from './_node.js';
+
+/** The request line beyond its target: a method, two spaces, `HTTP/1.1` and CRLF, with room for long methods. */
+const REQUEST_LINE_EXTRA = 64;
 
 /** How long `close()` waits for the exchanges it cut off to clean up, in milliseconds. */
 const CLEANUP_TIMEOUT = 2000;
@@ -41,8 +44,6 @@ export interface ServeOptions extends NodeTransportOptions {
   headersTimeout?: number;
   /** A client must send the whole request within this many milliseconds. Default: 300000. */
   requestTimeout?: number;
-  /** The longest request head accepted, in bytes; larger ones get 431. Default: 16384. */
-  maxHeaderSize?: number;
   /** How long `close()` waits for running requests before it cuts them off, in milliseconds. Default: 10000. */
   shutdownTimeout?: number;
 }
@@ -76,7 +77,8 @@ export interface TsgiServer {
  */
 export async function serve(app: Application, options: ServeOptions = {}): Promise<TsgiServer> {
   const hostname = options.hostname ?? '127.0.0.1';
-  const listener = createNodeListener(app, options);
+  const maxHeaderSize = options.maxHeaderSize ?? 16_384;
+  const listener = createNodeListener(app, { ...options, maxHeaderSize });
   const headersTimeout = options.headersTimeout ?? 60_000;
   const serverOptions: http.ServerOptions = {
     keepAliveTimeout: options.keepAliveTimeout ?? 5000,
@@ -85,7 +87,10 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
     // Node checks these timeouts only this often (30 s by default): keep the check
     // frequent enough for a short timeout to mean what it says.
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
-    maxHeaderSize: options.maxHeaderSize ?? 16_384,
+    // Node's limit counts the request line as well: room for the longest target allowed,
+    // so that an over-long target gets 414 and not 431; the listener holds the header
+    // section to maxHeaderSize itself.
+    maxHeaderSize: maxHeaderSize + (options.maxTargetLength ?? DEFAULT_MAX_TARGET) + REQUEST_LINE_EXTRA,
     requireHostHeader: true,
   };
   const node =

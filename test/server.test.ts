@@ -743,6 +743,52 @@ describe('malformed requests never reach the application', () => {
   }
 });
 
+describe('size limits: the request line is bounded by maxTargetLength, the header section by maxHeaderSize', () => {
+  let calls = 0;
+  let h: TsgiServer;
+  before(async () => {
+    h = await serve(
+      (_e, startResponse) => {
+        calls++;
+        startResponse('200 OK', [text]);
+        return [encode('app')];
+      },
+      // A header limit below the target limit: Node alone would count a long target against it.
+      { port: 0, quiet: true, maxHeaderSize: 4096, maxTargetLength: 8192 },
+    );
+  });
+  after(() => h.close());
+
+  const line = (target: string, headers = '') => `GET ${target} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`;
+  const cases: Array<[string, string, number]> = [
+    ['a target within its limit but longer than the header limit reaches the application', line(`/${'a'.repeat(8000)}`), 200],
+    ['a target over its limit gets 414, not 431 (request.target-length)', line(`/${'a'.repeat(9000)}`), 414],
+    ['a header section within the limit reaches the application', line('/', `X-Big: ${'b'.repeat(4000)}\r\n`), 200],
+    ['a header section over the limit gets 431 (request.header-size)', line('/', `X-Big: ${'b'.repeat(4100)}\r\n`), 431],
+    ['headers over the limit only together get 431', line('/', `X-A: ${'b'.repeat(2100)}\r\nX-B: ${'b'.repeat(2100)}\r\n`), 431],
+  ];
+  for (const [what, request, status] of cases) {
+    test(what, async () => {
+      const before = calls;
+      const response = await exchange(h.port, request);
+      assert.equal(response.status, status, response.raw.toString('latin1').slice(0, 200));
+      assert.equal(calls, status === 200 ? before + 1 : before, 'calls of the application');
+    });
+  }
+
+  test('with the defaults, a 20 KiB target gets 414: beyond the header limit, within the two together', async () => {
+    const server = await serve(() => {
+      throw new Error('not reached');
+    }, { port: 0, quiet: true });
+    try {
+      const response = await exchange(server.port, line(`/${'a'.repeat(20 * 1024)}`));
+      assert.equal(response.status, 414);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('toNodeListener on a plain node:http server', () => {
   test('serves an application, with 100 Continue deferred when wired for checkContinue', async () => {
     const listener = toNodeListener(
