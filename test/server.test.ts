@@ -700,20 +700,26 @@ describe('client disconnect', () => {
   });
 });
 
-describe('malformed requests never reach the application', () => {
+/** A server whose application answers `app` and counts its calls. */
+async function countingServer(options: ServeOptions): Promise<{ server: TsgiServer; calls: () => number }> {
   let calls = 0;
-  let h: TsgiServer;
+  const server = await serve(
+    (_e, startResponse) => {
+      calls++;
+      startResponse('200 OK', [text]);
+      return [encode('app')];
+    },
+    { port: 0, quiet: true, ...options },
+  );
+  return { server, calls: () => calls };
+}
+
+describe('malformed requests never reach the application', () => {
+  let h: Awaited<ReturnType<typeof countingServer>>;
   before(async () => {
-    h = await serve(
-      (_e, startResponse) => {
-        calls++;
-        startResponse('200 OK', [text]);
-        return [encode('app')];
-      },
-      { port: 0, quiet: true, maxTargetLength: 100 },
-    );
+    h = await countingServer({ maxTargetLength: 100 });
   });
-  after(() => h.close());
+  after(() => h.server.close());
 
   const cases: Array<[string, string, number]> = [
     ['a malformed request line (request.malformed)', 'GET\r\n\r\n', 400],
@@ -735,29 +741,21 @@ describe('malformed requests never reach the application', () => {
   ];
   for (const [what, request, status] of cases) {
     test(what, async () => {
-      const before = calls;
-      const response = await exchange(h.port, request);
+      const before = h.calls();
+      const response = await exchange(h.server.port, request);
       assert.equal(response.status, status, response.raw.toString('latin1'));
-      assert.equal(calls, before, 'the application was called');
+      assert.equal(h.calls(), before, 'the application was called');
     });
   }
 });
 
 describe('size limits: the request line is bounded by maxTargetLength, the header section by maxHeaderSize', () => {
-  let calls = 0;
-  let h: TsgiServer;
+  let h: Awaited<ReturnType<typeof countingServer>>;
   before(async () => {
-    h = await serve(
-      (_e, startResponse) => {
-        calls++;
-        startResponse('200 OK', [text]);
-        return [encode('app')];
-      },
-      // A header limit below the target limit: Node alone would count a long target against it.
-      { port: 0, quiet: true, maxHeaderSize: 4096, maxTargetLength: 8192 },
-    );
+    // A header limit below the target limit: Node alone would count a long target against it.
+    h = await countingServer({ maxHeaderSize: 4096, maxTargetLength: 8192 });
   });
-  after(() => h.close());
+  after(() => h.server.close());
 
   const line = (target: string, headers = '') => `GET ${target} HTTP/1.1\r\nHost: a\r\n${headers}\r\n`;
   const cases: Array<[string, string, number]> = [
@@ -769,10 +767,10 @@ describe('size limits: the request line is bounded by maxTargetLength, the heade
   ];
   for (const [what, request, status] of cases) {
     test(what, async () => {
-      const before = calls;
-      const response = await exchange(h.port, request);
+      const before = h.calls();
+      const response = await exchange(h.server.port, request);
       assert.equal(response.status, status, response.raw.toString('latin1').slice(0, 200));
-      assert.equal(calls, status === 200 ? before + 1 : before, 'calls of the application');
+      assert.equal(h.calls(), status === 200 ? before + 1 : before, 'calls of the application');
     });
   }
 
