@@ -5,7 +5,7 @@
  * away. `_fetch-server.ts` builds the environ and starts it.
  */
 import { type BodySource, limitBody, streamSource } from './_body-source.js';
-import { LazyAbort } from './_signal.js';
+import { abortWith, lazyAbort } from './_signal.js';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from './handler.js';
 import type { Application, Environ, ErrorStream, HeaderList } from './types.js';
 
@@ -83,7 +83,7 @@ export class FetchExchange implements Transport, Started {
   readonly target: string;
   readonly errors: ErrorStream;
   /** The core's view of the exchange; the environ's `tsgi.signal` is created from it when read. */
-  readonly signal = new LazyAbort();
+  readonly signal = lazyAbort();
   readonly response: Promise<Response>;
   done: Promise<Outcome | undefined> = Promise.resolve(undefined);
   readonly #request: RequestLike;
@@ -260,7 +260,7 @@ export class FetchExchange implements Transport, Started {
     if (this.#state !== OPEN) return;
     this.#state = GONE;
     this.#stopListening();
-    this.signal.abortWith(reason);
+    abortWith(this.signal, reason);
     this.#source?.cancel(reason);
     this.#settleReady(reason);
   }

@@ -9,7 +9,7 @@ import { createErrorStream, type TextSink } from './_errors.js';
 import { createInputStream } from './_input.js';
 import { execute } from './_exchange.js';
 import type { AbortState, OutgoingHead, Outcome, Transport } from './handler.js';
-import { LazyAbort, defineLazySignal } from './_signal.js';
+import { abortWith, defineLazySignal, type LazyAbort } from './_signal.js';
 import { withHeader } from './_http.js';
 import { FileWrapper } from './util.js';
 import { TSGI_VERSION } from './_keys.js';
@@ -251,7 +251,10 @@ function plainAddress(address: string | undefined): string {
  * One request and its response. It is its own abort state (the core's `signal`, from which
  * `tsgi.signal` is made when read): one object per request instead of two.
  */
-class NodeExchange extends LazyAbort implements Transport {
+class NodeExchange implements Transport, LazyAbort {
+  aborted = false;
+  reason: unknown = undefined;
+  controller: AbortController | undefined = undefined;
   readonly method: string;
   readonly target: string;
   readonly errors: ErrorStream;
@@ -264,7 +267,6 @@ class NodeExchange extends LazyAbort implements Transport {
   #writesWithoutYield = 0;
 
   constructor(gateway: Gateway, req: IncomingMessage, res: ServerResponse) {
-    super();
     this.#gateway = gateway;
     this.#req = req;
     this.#res = res;
@@ -284,7 +286,7 @@ class NodeExchange extends LazyAbort implements Transport {
 
   /** The response closed: a disconnect, unless it was complete (disconnect.no-false-abort). */
   closed(res: ServerResponse): void {
-    if (!res.writableFinished && !this.#done) this.abortWith(new Error(this.#gateway.closeReason));
+    if (!res.writableFinished && !this.#done) abortWith(this, new Error(this.#gateway.closeReason));
   }
 
   environ(target: Target, path: string): Environ {

@@ -3,6 +3,7 @@
 // requirement it checks. The wire tests (server.test.ts) cover the same core over TCP.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { DIGITS, FIELD_VALUE, digitsValue, isFieldValue } from '../src/_http.js';
 import { runExchange, type OutgoingHead, type Outcome, type Transport } from '../src/handler.js';
 import type { Application, ResponseBody } from '../src/types.js';
 import { FileWrapper, setupTestingDefaults } from '../src/util.js';
@@ -142,17 +143,48 @@ describe('startResponse', () => {
     assert.equal((error as { requirement?: string }).requirement, 'start.once.enforced');
   });
 
+  test('accepts HTAB and obs-text in values, and leading zeros in Content-Length (header.value, framing.content-length.syntax)', async () => {
+    const headers: [string, string][] = [
+      ['X-A', 'a\tb \u0080\u00ff~'],
+      ['Content-Length', '007'],
+    ];
+    const r = await run((_e, startResponse) => {
+      startResponse('200 OK', headers);
+      return [encode('seven!!')];
+    });
+    assert.equal(r.outcome.error, undefined);
+    assert.deepEqual(r.heads[0]?.headers, headers);
+    assert.equal(r.heads[0]?.contentLength, 7);
+    assert.equal(decode(r.chunks), 'seven!!');
+    assert.equal(r.outcome.completed, true);
+  });
+
+  test('the hot-path checks agree with the header.value and Content-Length patterns for every code unit to U+01FF', () => {
+    for (let code = 0; code <= 0x1ff; code++) {
+      const value = `a${String.fromCharCode(code)}`;
+      assert.equal(isFieldValue(value), FIELD_VALUE.test(value), `U+${code.toString(16)}`);
+      const digits = `1${String.fromCharCode(code)}`;
+      assert.equal(digitsValue(digits) >= 0, DIGITS.test(digits), `U+${code.toString(16)}`);
+    }
+    assert.equal(digitsValue('9007199254740993'), Number('9007199254740993'), 'past 2^53, the value Number() gives');
+  });
+
   const invalid: Array<[string, string, Array<[string, string]>, string]> = [
     ['a status without a reason separator', '200', plain, 'status.format'],
     ['a 1xx status', '103 Early Hints', plain, 'status.range'],
     ['a header name with a space', '200 OK', [['Bad Name', 'x']], 'header.name'],
     ['a header value with LF', '200 OK', [['X-A', 'a\nb']], 'header.value'],
     ['a header value above U+00FF', '200 OK', [['X-A', '\u0100']], 'header.value'],
+    ['a header value with NUL', '200 OK', [['X-A', 'a\u0000']], 'header.value'],
+    ['a header value with DEL', '200 OK', [['X-A', '\u007f']], 'header.value'],
     ['a Status header', '200 OK', [['Status', '200']], 'header.no-status'],
     ['a hop-by-hop header', '200 OK', [['Connection', 'close']], 'hop.response'],
     ['Transfer-Encoding', '200 OK', [['Transfer-Encoding', 'chunked']], 'framing.no-transfer-coding'],
     ['two Content-Lengths', '200 OK', [['Content-Length', '1'], ['content-length', '1']], 'framing.content-length.syntax'],
     ['a non-numeric Content-Length', '200 OK', [['Content-Length', '1.5']], 'framing.content-length.syntax'],
+    ['an empty Content-Length', '200 OK', [['Content-Length', '']], 'framing.content-length.syntax'],
+    ['a signed Content-Length', '200 OK', [['Content-Length', '+1']], 'framing.content-length.syntax'],
+    ['a Content-Length with a space', '200 OK', [['Content-Length', ' 1']], 'framing.content-length.syntax'],
     ['Content-Length on 204', '204 No Content', [['Content-Length', '0']], 'framing.content-length.204'],
   ];
   for (const [what, status, headers, requirement] of invalid) {
