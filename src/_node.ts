@@ -55,6 +55,13 @@ export interface NodeTransportOptions {
    */
   maxDrain?: number;
   drainTimeout?: number;
+  /**
+   * How long, in milliseconds, a response may wait for a client that reads none of it
+   * before the server gives up on the client: the connection closes and `tsgi.signal`
+   * aborts (`disconnect.signal`). Only a full send buffer starts the clock, so a slow
+   * application is never cut off by it. Default: 60000.
+   */
+  writeTimeout?: number;
   /** Longest request target accepted; longer ones get 414 (`request.target-length`). Default: 8192. */
   maxTargetLength?: number;
   /**
@@ -85,6 +92,7 @@ export type GatewayListener = NodeListener & { [CUT_OFF](): void };
 const HEADER_NAME = /^[A-Za-z0-9-]+$/;
 const DEFAULT_MAX_DRAIN = 1024 * 1024;
 const DEFAULT_DRAIN_TIMEOUT = 2000;
+const DEFAULT_WRITE_TIMEOUT = 60_000;
 export const DEFAULT_MAX_TARGET = 8192;
 /** Writes accepted at once before the transport lets the event loop run. */
 const WRITES_PER_TURN = 16;
@@ -126,12 +134,12 @@ class Gateway {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const refusal = refuse(req, this.maxTarget, this.maxHeaderSize);
-    if (refusal) return answer(res, refusal[0], refusal[1], true);
+    if (refusal) return this.answer(req, res, refusal[0], refusal[1], true);
     const target = splitTarget(req.url ?? '/');
     const path = decodePath(target.path);
     const scriptName = this.scriptName;
     if (scriptName && path !== scriptName && !path.startsWith(`${scriptName}/`)) {
-      return answer(res, 404, 'Not Found', false);
+      return this.answer(req, res, 404, 'Not Found', false);
     }
     this.#running++;
     const exchange = new NodeExchange(this, req, res);
@@ -144,6 +152,20 @@ class Gateway {
       exchange.watch();
       void outcome.then((settled) => exchange.finished(environ, settled));
     } else exchange.finished(environ, outcome);
+  }
+
+  /**
+   * Answers a request the application never sees, closing the connection when framing is
+   * in doubt, and logs it as any other.
+   */
+  answer(req: IncomingMessage, res: ServerResponse, code: number, reason: string, close: boolean): void {
+    const body = `${code} ${reason}\n`;
+    const head = req.method === 'HEAD';
+    if (close) res.shouldKeepAlive = false;
+    res.writeHead(code, reason, { 'Content-Type': 'text/plain', 'Content-Length': String(body.length) });
+    res.end(head ? undefined : body);
+    if (close) req.resume();
+    this.log?.write(accessLine(req, connectionOf(req.socket).remoteAddr, code, head ? 0 : body.length));
   }
 
   /** One exchange is over. */
@@ -185,7 +207,22 @@ function refuse(req: IncomingMessage, maxTarget: number, maxHeaderSize: number):
   if (hosts > 1) return [400, 'Bad Request']; // request.host: exactly one Host
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined && coding.toLowerCase() !== 'chunked') return [501, 'Not Implemented']; // request.coding
+  // expect.unknown: Node answers 417 itself unless the list names 100-continue; then any
+  // other member is for us to refuse. HTTP/1.0 ignores Expect (expect.http10).
+  const expect = req.headers.expect;
+  if (expect !== undefined && req.httpVersionMinor === 1 && !onlyContinue(expect)) return [417, 'Expectation Failed'];
   return undefined;
+}
+
+/** Whether an `Expect` value holds `100-continue` and no other expectation. */
+function onlyContinue(value: string): boolean {
+  let found = false;
+  for (const member of value.split(',')) {
+    const expectation = member.trim().toLowerCase();
+    if (expectation === '100-continue') found = true;
+    else if (expectation !== '') return false;
+  }
+  return found;
 }
 
 function hasServer(headers: HeaderList): boolean {
@@ -196,14 +233,6 @@ function hasServer(headers: HeaderList): boolean {
   return false;
 }
 
-/** Answers a request the application never sees, and closes the connection when framing is in doubt. */
-function answer(res: ServerResponse, code: number, reason: string, close: boolean): void {
-  const body = `${code} ${reason}\n`;
-  if (close) res.shouldKeepAlive = false;
-  res.writeHead(code, reason, { 'Content-Type': 'text/plain', 'Content-Length': String(body.length) });
-  res.end(res.req.method === 'HEAD' ? undefined : body);
-  if (close) res.req.resume();
-}
 
 interface Target {
   /** The path, still percent-encoded: `*`, or starting with `/`. */
@@ -273,8 +302,8 @@ class NodeExchange implements Transport, LazyAbort {
     this.method = req.method ?? 'GET';
     this.target = req.url ?? '/';
     this.errors = gateway.errors;
-    // Node emits checkContinue only for HTTP/1.1 (expect.http10).
-    this.#expectPending = req.headers.expect?.toLowerCase() === '100-continue' && req.httpVersion === '1.1';
+    // refuse() let through only Expect: 100-continue, and HTTP/1.0 ignores it (expect.http10).
+    this.#expectPending = req.headers.expect !== undefined && req.httpVersionMinor === 1;
   }
 
   /** Aborts the exchange if the response closes before it is complete. */
@@ -337,6 +366,9 @@ class NodeExchange implements Transport, LazyAbort {
     if (server !== undefined && !hasServer(headers)) headers = withHeader(headers, server);
     // expect.unread: the client may still be waiting to send a body nobody will read.
     if (this.#expectPending && !this.#req.complete) res.shouldKeepAlive = false;
+    // framing.http10: Node would chunk a response to an HTTP/1.0 request that sent
+    // `TE: chunked`, which RFC 9112 forbids; without a length, such a response ends with the connection.
+    if (this.#req.httpVersionMinor === 0) res.useChunkedEncodingByDefault = false;
     res.writeHead(head.code, head.reason, headers as [string, string][]);
   }
 
@@ -351,8 +383,16 @@ class NodeExchange implements Transport, LazyAbort {
       return new Promise((resolve) => setImmediate(resolve));
     }
     this.#writesWithoutYield = 0;
+    const timeout = this.#gateway.options.writeTimeout ?? DEFAULT_WRITE_TIMEOUT;
     return new Promise((resolve, reject) => {
+      // A client that reads nothing would hold the exchange, and its body, for ever.
+      const timer = setTimeout(() => {
+        abortWith(this, new Error(`the client read none of the response for ${timeout} ms`));
+        res.destroy();
+      }, timeout);
+      timer.unref();
       const done = (error?: unknown) => {
+        clearTimeout(timer);
         res.off('drain', onDrain);
         res.off('close', onClose);
         if (error) reject(error);
@@ -389,7 +429,7 @@ class NodeExchange implements Transport, LazyAbort {
     this.#done = true;
     const req = this.#req;
     const gateway = this.#gateway;
-    if (gateway.log) gateway.log.write(accessLine(req, environ, outcome));
+    if (gateway.log) gateway.log.write(accessLine(req, environ.REMOTE_ADDR, outcome.status, outcome.bytes));
     gateway.done();
     const socket = req.socket;
     // Not res.destroyed: a response is destroyed as soon as it has finished.
@@ -489,12 +529,10 @@ function trimField(value: string): string {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** One Common Log Format line. */
-function accessLine(req: IncomingMessage, environ: Environ, outcome: Outcome): string {
+/** One Common Log Format line; `status` is undefined when no response went out. */
+function accessLine(req: IncomingMessage, remoteAddr: string, status: number | undefined, bytes: number): string {
   const d = new Date();
   const pad = (n: number) => String(n).padStart(2, '0');
   const date = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
-  const status = outcome.status ?? '-';
-  const bytes = outcome.bytes > 0 ? outcome.bytes : '-';
-  return `${environ.REMOTE_ADDR || '-'} - - [${date}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status} ${bytes}\n`;
+  return `${remoteAddr || '-'} - - [${date}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${status ?? '-'} ${bytes > 0 ? bytes : '-'}\n`;
 }

@@ -40,7 +40,7 @@ export interface ServeOptions extends NodeTransportOptions {
   cert?: string | Buffer;
   /** Idle keep-alive connections are closed after this many milliseconds. Default: 5000. */
   keepAliveTimeout?: number;
-  /** A client must send the request head within this many milliseconds. Default: 60000. */
+  /** A client must send the request head within this many milliseconds. Default: 60000, or `requestTimeout` when that is shorter. */
   headersTimeout?: number;
   /** A client must send the whole request within this many milliseconds. Default: 300000. */
   requestTimeout?: number;
@@ -79,14 +79,16 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
   const hostname = options.hostname ?? '127.0.0.1';
   const maxHeaderSize = options.maxHeaderSize ?? 16_384;
   const listener = createNodeListener(app, { ...options, maxHeaderSize });
-  const headersTimeout = options.headersTimeout ?? 60_000;
+  const requestTimeout = options.requestTimeout ?? 300_000;
+  // Node refuses a head timeout longer than the request's, so a short requestTimeout alone must work.
+  const headersTimeout = options.headersTimeout ?? (requestTimeout > 0 ? Math.min(60_000, requestTimeout) : 60_000);
   const serverOptions: http.ServerOptions = {
     keepAliveTimeout: options.keepAliveTimeout ?? 5000,
     headersTimeout,
-    requestTimeout: options.requestTimeout ?? 300_000,
+    requestTimeout,
     // Node checks these timeouts only this often (30 s by default): keep the check
     // frequent enough for a short timeout to mean what it says.
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(Math.min(headersTimeout || Infinity, requestTimeout || Infinity) / 4))),
     // Node's limit counts the request line as well: room for the longest target allowed,
     // so that an over-long target gets 414 and not 431; the listener holds the header
     // section to maxHeaderSize itself.

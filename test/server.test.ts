@@ -263,20 +263,58 @@ describe('request bodies through tsgi.input', () => {
 });
 
 describe('an unread body over the drain limit', () => {
+  const ignoresBody: Application = (_environ, startResponse) => {
+    startResponse('200 OK', [text]);
+    return [encode('ignored your body')];
+  };
+
+  /** Sends `request`, reads the answer that ignored its body, and hands back the open connection. */
+  async function ignored(port: number, request: string) {
+    const client = await WireClient.open(port);
+    client.send(request);
+    const response = await client.readResponse();
+    assert.equal(response.body.toString(), 'ignored your body');
+    return client;
+  }
+
   test('closes the connection after the response instead of draining it (input.unread)', async () => {
     await withServer(
-      (_environ, startResponse) => {
-        startResponse('200 OK', [text]);
-        return [encode('ignored your body')];
-      },
+      ignoresBody,
       async ({ port }) => {
-        const client = await WireClient.open(port);
-        client.send(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(1000)}`);
-        const response = await client.readResponse();
-        assert.equal(response.body.toString(), 'ignored your body');
+        const client = await ignored(port, `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n${'x'.repeat(1000)}`);
         assert.ok(await client.waitClosed(), 'the connection stays open, waiting for 99 kB nobody reads');
       },
       { maxDrain: 10_000 },
+    );
+  });
+
+  test('a chunked body is drained only up to the limit, then the connection closes (input.unread)', async () => {
+    await withServer(
+      ignoresBody,
+      async ({ port }) => {
+        const chunk = `400\r\n${'x'.repeat(0x400)}\r\n`;
+        const client = await ignored(port, `POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`);
+        // More than maxDrain bytes of body keep coming; the server stops reading them.
+        for (let i = 0; i < 20 && !client.closed; i++) {
+          client.send(chunk.repeat(4));
+          await delay(5);
+        }
+        assert.ok(await client.waitClosed(), 'the connection stays open, reading a body nobody wants');
+      },
+      { maxDrain: 10_000 },
+    );
+  });
+
+  test('a body that stalls while being drained closes the connection after drainTimeout (input.unread)', async () => {
+    await withServer(
+      ignoresBody,
+      async ({ port }) => {
+        const client = await ignored(port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nhalf');
+        const started = Date.now();
+        assert.ok(await client.waitClosed(3000), 'the connection waits for the rest of the body for ever');
+        assert.ok(Date.now() - started >= 150, 'closed before drainTimeout');
+      },
+      { drainTimeout: 200 },
     );
   });
 });
@@ -355,6 +393,45 @@ describe('Expect: 100-continue', () => {
     );
     assert.equal(called, false);
   });
+
+  test('100-continue listed with another expectation gets 417, and the connection closes (expect.unknown)', async () => {
+    let called = false;
+    await withServer(
+      (_e, startResponse) => {
+        called = true;
+        startResponse('200 OK', []);
+        return [];
+      },
+      async ({ port }) => {
+        const client = await WireClient.open(port);
+        client.send('PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue, teapot\r\n\r\n');
+        const response = await client.readResponse();
+        assert.equal(response.status, 417);
+        assert.ok(await client.waitClosed(), 'the body the client may still send has no place to go');
+      },
+    );
+    assert.equal(called, false);
+  });
+
+  test('100-continue repeated, in any case, is still 100-continue (expect.continue)', async () => {
+    await withServer(
+      async (environ, startResponse) => {
+        const body = await environ['tsgi.input'].read();
+        startResponse('200 OK', [text]);
+        return [body];
+      },
+      async ({ port }) => {
+        const client = await WireClient.open(port);
+        client.send('PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-Continue\r\nExpect: 100-continue\r\n\r\n');
+        const interim = await client.readResponse();
+        assert.equal(interim.status, 100);
+        client.send('data');
+        const final = await client.readResponse();
+        assert.equal(final.body.toString(), 'data');
+        client.destroy();
+      },
+    );
+  });
 });
 
 describe('the response', () => {
@@ -414,6 +491,35 @@ describe('the response', () => {
       assert.equal(old.header('transfer-encoding'), undefined);
       assert.equal(old.body.toString(), 'one,two');
     });
+  });
+
+  test('an HTTP/1.0 request that offers TE: chunked still gets a close-delimited response (framing.http10)', async () => {
+    const app: Application = function* (_e, startResponse) {
+      startResponse('200 OK', [text]);
+      yield encode('one,');
+      yield encode('two');
+    };
+    await withServer(app, async ({ port }) => {
+      const client = await WireClient.open(port);
+      client.send('GET / HTTP/1.0\r\nTE: chunked\r\nConnection: TE\r\n\r\n');
+      assert.ok(await client.waitClosed(), 'the response is delimited by closing the connection');
+      const raw = client.pending.toString('latin1');
+      assert.doesNotMatch(raw, /\r\ntransfer-encoding:/i);
+      assert.ok(raw.endsWith('\r\n\r\none,two'), raw);
+    });
+  });
+
+  test("an application's own Server header is sent alone, not doubled", async () => {
+    await withServer(
+      (_e, startResponse) => {
+        startResponse('200 OK', [text, ['server', 'my-app/2']]);
+        return [encode('hi')];
+      },
+      async ({ port }) => {
+        const response = await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+        assert.deepEqual(response.headers.filter(([name]) => name.toLowerCase() === 'server'), [['server', 'my-app/2']]);
+      },
+    );
   });
 
   test('pipelined requests are answered in order (keep-alive)', async () => {
@@ -839,6 +945,100 @@ describe('serve()', () => {
     });
   });
 
+  test('logs the requests it answers without the application too', async () => {
+    await withServer(
+      echoEnviron,
+      async ({ port, log }) => {
+        await exchange(port, `GET /${'a'.repeat(100)} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        await exchange(port, 'HEAD /elsewhere HTTP/1.1\r\nHost: a\r\n\r\n');
+        await until(() => log.lines.length >= 2, 1000, 'two log lines');
+        assert.match(log.lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/a{100} HTTP\/1\.1" 414 \d+\n$/);
+        assert.match(log.lines[1]!, /^127\.0\.0\.1 - - \[[^\]]+\] "HEAD \/elsewhere HTTP\/1\.1" 404 -\n$/);
+      },
+      { maxTargetLength: 50, scriptName: '/app' },
+    );
+  });
+
+  test('quiet: true writes no access log', async () => {
+    await withServer(
+      echoEnviron,
+      async ({ port, log }) => {
+        await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+        await exchange(port, `GET /${'a'.repeat(100)} HTTP/1.1\r\nHost: a\r\n\r\n`);
+        await delay(20);
+        assert.deepEqual(log.lines, []);
+      },
+      { quiet: true, maxTargetLength: 50 },
+    );
+  });
+
+  test('a client that reads none of a response is given up after writeTimeout: the signal aborts, close() runs once', async () => {
+    let closes = 0;
+    let signal: AbortSignal | undefined;
+    await withServer(
+      (environ, startResponse) => {
+        if (environ.PATH_INFO === '/after') {
+          startResponse('200 OK', [text]);
+          return [encode('still here')];
+        }
+        signal = environ['tsgi.signal'];
+        startResponse('200 OK', [text]);
+        const chunk = new Uint8Array(64 * 1024);
+        const body = (async function* () {
+          for (;;) yield chunk;
+        })();
+        return Object.assign(body, { close: () => void closes++ });
+      },
+      async ({ port, errors }) => {
+        const client = await WireClient.open(port);
+        client.pause();
+        client.send('GET /endless HTTP/1.1\r\nHost: a\r\n\r\n');
+        await until(() => closes > 0, 5000, 'close() of the unread body');
+        assert.equal(signal?.aborted, true);
+        assert.match(String((signal?.reason as Error).message), /read none of the response for 200 ms/);
+        assert.equal(closes, 1);
+        assert.equal(errors.text, '', 'a client that stopped reading is not an application error (disconnect.quiet)');
+        client.destroy();
+        const next = await exchange(port, 'GET /after HTTP/1.1\r\nHost: a\r\n\r\n');
+        assert.equal(next.body.toString(), 'still here');
+      },
+      { writeTimeout: 200 },
+    );
+  });
+
+  test('a slow application is not cut off by writeTimeout', async () => {
+    await withServer(
+      async (_environ, startResponse) => {
+        await delay(300);
+        startResponse('200 OK', [text]);
+        return [encode('late but whole')];
+      },
+      async ({ port }) => {
+        const response = await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { ms: 3000 });
+        assert.equal(response.body.toString(), 'late but whole');
+      },
+      { writeTimeout: 100 },
+    );
+  });
+
+  test('a client that sends its body too slowly is cut off (requestTimeout)', async () => {
+    await withServer(
+      async (environ, startResponse) => {
+        const body = await environ['tsgi.input'].read().catch(() => encode('truncated'));
+        startResponse('200 OK', [text]);
+        return [body];
+      },
+      async ({ port }) => {
+        const client = await WireClient.open(port);
+        client.send('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nslow');
+        const started = Date.now();
+        assert.ok(await client.waitClosed(3000), 'the slow connection is still open');
+        assert.ok(Date.now() - started >= 250, 'closed before the timeout');
+      },
+      { requestTimeout: 300 },
+    );
+  });
+
   test('a client that sends its head too slowly is cut off (headersTimeout)', async () => {
     await withServer(
       echoEnviron,
@@ -850,7 +1050,7 @@ describe('serve()', () => {
         assert.ok(Date.now() - started >= 250, 'closed before the timeout');
         assert.match(client.pending.toString('latin1'), /^(HTTP\/1\.1 408|$)/);
       },
-      { headersTimeout: 300, requestTimeout: 300 },
+      { headersTimeout: 300 },
     );
   });
 
