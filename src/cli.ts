@@ -166,14 +166,23 @@ function stopped(server: TsgiServer, worker: boolean): Promise<void> {
   });
 }
 
-function version(): string {
-  const manifest = new URL('../../package.json', import.meta.url);
-  const fromSource = new URL('../package.json', import.meta.url);
-  for (const url of [manifest, fromSource]) {
+/** The name in this package's manifest: how `version()` tells it from another package's. */
+const PACKAGE_NAME = 'tsgi';
+
+/**
+ * The version in this package's manifest, found from `from` (this module's URL); 'unknown'
+ * when there is none.
+ */
+export function version(from: string | URL = import.meta.url): string {
+  // Compiled (dist/src/cli.js) the manifest is two levels up, run from source (src/cli.ts)
+  // one; two levels up from the source is outside the package, where a package.json is
+  // someone else's, so a candidate counts only when it names this package.
+  for (const candidate of ['../../package.json', '../package.json']) {
     try {
-      return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+      const manifest = JSON.parse(readFileSync(new URL(candidate, from), 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === PACKAGE_NAME && typeof manifest.version === 'string') return manifest.version;
     } catch {
-      // Compiled, the manifest is two levels up; run from source, one.
+      // Absent or not JSON: not this package's manifest.
     }
   }
   return 'unknown';

@@ -17,6 +17,8 @@ export interface ServeProcess {
   stderr(): string;
   /** Sends SIGTERM and resolves with the exit status; 'hung' when it has not exited within 10 s (it is then killed). */
   stop(): Promise<number | null | 'hung'>;
+  /** Resolves with the exit status once it exits by itself; 'hung' when it has not within `ms` (nothing is sent to it). */
+  exited(ms: number): Promise<number | null | 'hung'>;
 }
 
 /** Runs `tsgi serve <args> --port 0` and resolves once it has printed its URL (within 15 s). */
@@ -35,9 +37,14 @@ export async function startServe(
   child.stdout.on('data', (d: Buffer) => (stdout += d));
   child.stderr.on('data', (d: Buffer) => (stderr += d));
   const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  const within = (ms: number): Promise<number | null | 'hung'> => {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
+    return Promise.race([exited, hung]).finally(() => clearTimeout(timer));
+  };
   const stop = async (): Promise<number | null | 'hung'> => {
     if (child.exitCode === null) child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000))]);
+    const code = await within(10_000);
     if (code === 'hung') child.kill('SIGKILL');
     return code;
   };
@@ -50,5 +57,5 @@ export async function startServe(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { child, url, stdout: () => stdout, stderr: () => stderr, stop };
+  return { child, url, stdout: () => stdout, stderr: () => stderr, stop, exited: within };
 }
