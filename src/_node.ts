@@ -233,7 +233,6 @@ function hasServer(headers: HeaderList): boolean {
   return false;
 }
 
-
 interface Target {
   /** The path, still percent-encoded: `*`, or starting with `/`. */
   path: string;

@@ -177,4 +177,16 @@ export const expectCases = defineCases([
       notCalled(t, 'expect.unknown');
     },
   },
+  {
+    id: 'expect.continue-and-unknown',
+    requirements: ['expect.unknown'],
+    description: '100-continue listed with another expectation gets 417 without calling the application',
+    needs: ['expect-continue'],
+    app: (_environ, startResponse) => reply(startResponse, 'called'),
+    async client(t) {
+      const response = await t.exchange(t.request('PUT', '/', { headers: [['Content-Length', '2'], ['Expect', '100-continue, teapot']] }));
+      status(t, response, 417, 'expect.unknown');
+      notCalled(t, 'expect.unknown');
+    },
+  },
 ]);

@@ -222,4 +222,21 @@ export const framingCases = defineCases([
       t.ok(response.complete && response.body.toString('latin1') === 'streamed', 'framing.http10', `the body did not end with the connection: ${response.framing}`);
     },
   },
+  {
+    id: 'framing.http10-te-chunked',
+    requirements: ['framing.http10'],
+    description: 'a streamed body for HTTP/1.0 is not chunked even when the request offers TE: chunked',
+    needs: ['http10'],
+    app: function* (_environ, startResponse) {
+      startResponse('200 OK', [TEXT]);
+      yield bytes('streamed');
+    },
+    async client(t) {
+      const connection = await t.connect();
+      connection.send(t.request('GET', '/', { version: '1.0', headers: [['TE', 'chunked'], ['Connection', 'TE']] }));
+      const response = await connection.readResponse();
+      t.ok(!/chunked/i.test(response.header('transfer-encoding') ?? ''), 'framing.http10', 'an HTTP/1.0 response was chunked');
+      t.ok(response.complete && response.body.toString('latin1') === 'streamed', 'framing.http10', `the body did not end with the connection: ${response.framing}`);
+    },
+  },
 ]);
