@@ -173,6 +173,21 @@ describe('tsgi serve', () => {
     assert.doesNotMatch(stderr, /header\.app-no-mutate|ValidationError/);
   });
 
+  test('writes one Common Log Format line per request on standard error, and none with --quiet', async () => {
+    const server = await startServe(['app.ts'], { cwd: dir });
+    try {
+      await (await fetch(`${server.url}logged?x=1`, { signal: AbortSignal.timeout(5000) })).text();
+      const line = /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/logged\?x=1 HTTP\/1\.1" 200 \d+$/m;
+      assert.ok(await until(() => line.test(server.stderr()), 5000), `no access-log line; stderr: ${server.stderr()}`);
+    } finally {
+      await server.stop();
+    }
+    const { stderr } = await serving(['app.ts'], async (url) => {
+      await (await fetch(url, { signal: AbortSignal.timeout(5000) })).text();
+    });
+    assert.doesNotMatch(stderr, /"GET \/ HTTP\/1\.1"/);
+  });
+
   test('SIGINT lets a running request finish with its whole response, then exits 0', async () => {
     const server = await startServe(['slow.ts', '--quiet'], { cwd: dir });
     try {
