@@ -2,9 +2,9 @@
 // would: for running the conformance suite against toFetchHandler. It only translates.
 // What a fetch platform owns, it does as they do: Node parses the request, the Headers
 // object orders the response headers, and a failed body stream truncates the message.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { listenBridge, type Bridge } from './_bridge-server.js';
 
 /** What the bridge passes as the handler's second argument, as platforms pass connection info. */
 export interface BridgeInfo {
@@ -16,27 +16,8 @@ export interface BridgeInfo {
 export type BridgedHandler = (request: Request, info: BridgeInfo) => Promise<Response>;
 
 /** Listens on a free port of 127.0.0.1; `close()` waits for running responses, as a graceful shutdown does. */
-export async function listenFetch(handler: BridgedHandler): Promise<{ port: number; close(): Promise<void> }> {
-  const running = new Set<Promise<void>>();
-  const server = createServer((req, res) => {
-    const exchange = bridge(handler, req, res).finally(() => running.delete(exchange));
-    running.add(exchange);
-  });
-  // A client that half-closes after its request is still waiting for the response.
-  (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(running), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
-      clearTimeout(timer);
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+export function listenFetch(handler: BridgedHandler): Promise<Bridge> {
+  return listenBridge((req, res) => bridge(handler, req, res));
 }
 
 async function bridge(handler: BridgedHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
