@@ -122,23 +122,21 @@ export async function serve(app: Application, options: ServeOptions = {}): Promi
       (closing ??= (async () => {
         const closed = new Promise<void>((resolve) => node.close(() => resolve()));
         node.closeIdleConnections();
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, options.shutdownTimeout ?? 10_000);
-        });
-        await Promise.race([listener.idle(), deadline]);
-        clearTimeout(timer);
+        await idleWithin(listener, options.shutdownTimeout ?? 10_000);
         listener[CUT_OFF]();
         node.closeAllConnections();
         // The exchanges cut off now abort and close their bodies: let that cleanup end too.
-        const cleanup = new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, CLEANUP_TIMEOUT);
-        });
-        await Promise.race([listener.idle(), cleanup]);
-        clearTimeout(timer);
+        await idleWithin(listener, CLEANUP_TIMEOUT);
         await closed;
       })()),
   };
+}
+
+/** Resolves when `listener` has no exchange running, or after `ms` milliseconds. */
+async function idleWithin(listener: NodeListener, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([listener.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Content-Length and framing: every response is delimited so that the client, and the next response, can trust it. */
-import type { CaseContext, WireResponse } from '../types.js';
+import type { CaseContext, ServerCase, WireResponse } from '../types.js';
 import { TEXT, bytes, defineCases, reply, status } from './_helpers.js';
 
 /** Checks that a response to HTTP/1.1 is framed as the spec allows, and returns it. */
@@ -17,6 +17,27 @@ async function twice(t: CaseContext, head = false): Promise<[WireResponse, WireR
   const first = await connection.readResponse({ head });
   const second = await connection.readResponse();
   return [first, second];
+}
+
+/** A case: a streamed body for an HTTP/1.0 request sending `headers` still ends with the connection, unchunked. */
+function http10Streamed(id: string, description: string, headers: Array<[string, string]>): ServerCase {
+  return {
+    id,
+    requirements: ['framing.http10'],
+    description,
+    needs: ['http10'],
+    app: function* (_environ, startResponse) {
+      startResponse('200 OK', [TEXT]);
+      yield bytes('streamed');
+    },
+    async client(t) {
+      const connection = await t.connect();
+      connection.send(t.request('GET', '/', { version: '1.0', headers }));
+      const response = await connection.readResponse();
+      t.ok(!/chunked/i.test(response.header('transfer-encoding') ?? ''), 'framing.http10', 'an HTTP/1.0 response was chunked');
+      t.ok(response.complete && response.body.toString('latin1') === 'streamed', 'framing.http10', `the body did not end with the connection: ${response.framing}`);
+    },
+  };
 }
 
 /** The cases about Content-Length and framing. */
@@ -205,38 +226,14 @@ export const framingCases = defineCases([
       t.equal(response.body.toString('latin1'), 'one,two', 'framing.http10', 'the body');
     },
   },
-  {
-    id: 'framing.http10-keep-alive',
-    requirements: ['framing.http10'],
-    description: 'a streamed body for HTTP/1.0 closes the connection even when the client asked for keep-alive',
-    needs: ['http10'],
-    app: function* (_environ, startResponse) {
-      startResponse('200 OK', [TEXT]);
-      yield bytes('streamed');
-    },
-    async client(t) {
-      const connection = await t.connect();
-      connection.send(t.request('GET', '/', { version: '1.0', headers: [['Connection', 'keep-alive']] }));
-      const response = await connection.readResponse();
-      t.ok(!/chunked/i.test(response.header('transfer-encoding') ?? ''), 'framing.http10', 'an HTTP/1.0 response was chunked');
-      t.ok(response.complete && response.body.toString('latin1') === 'streamed', 'framing.http10', `the body did not end with the connection: ${response.framing}`);
-    },
-  },
-  {
-    id: 'framing.http10-te-chunked',
-    requirements: ['framing.http10'],
-    description: 'a streamed body for HTTP/1.0 is not chunked even when the request offers TE: chunked',
-    needs: ['http10'],
-    app: function* (_environ, startResponse) {
-      startResponse('200 OK', [TEXT]);
-      yield bytes('streamed');
-    },
-    async client(t) {
-      const connection = await t.connect();
-      connection.send(t.request('GET', '/', { version: '1.0', headers: [['TE', 'chunked'], ['Connection', 'TE']] }));
-      const response = await connection.readResponse();
-      t.ok(!/chunked/i.test(response.header('transfer-encoding') ?? ''), 'framing.http10', 'an HTTP/1.0 response was chunked');
-      t.ok(response.complete && response.body.toString('latin1') === 'streamed', 'framing.http10', `the body did not end with the connection: ${response.framing}`);
-    },
-  },
+  http10Streamed(
+    'framing.http10-keep-alive',
+    'a streamed body for HTTP/1.0 closes the connection even when the client asked for keep-alive',
+    [['Connection', 'keep-alive']],
+  ),
+  http10Streamed(
+    'framing.http10-te-chunked',
+    'a streamed body for HTTP/1.0 is not chunked even when the request offers TE: chunked',
+    [['TE', 'chunked'], ['Connection', 'TE']],
+  ),
 ]);
