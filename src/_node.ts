@@ -342,9 +342,12 @@ class NodeExchange implements Transport, LazyAbort {
       'tsgi.run_once': false,
       'tsgi.input_terminated': true,
       'tsgi.file_wrapper': FileWrapper,
+      // In the literal, a property added later costs every request a shape change. Last,
+      // because deleting the last property is the one delete that keeps the object fast.
+      REMOTE_PORT: connection.remotePort as string,
     } satisfies Omit<Environ, 'tsgi.signal'> as unknown as Environ;
+    if (connection.remotePort === undefined) delete environ.REMOTE_PORT; // a unix socket has none
     defineLazySignal(environ, this);
-    if (connection.remotePort !== undefined) environ.REMOTE_PORT = connection.remotePort;
     addHeaders(environ, req.rawHeaders);
     if (target.authority !== undefined) environ.HTTP_HOST = target.authority; // env.http.host
     if (options.environ) Object.assign(environ, options.environ);

@@ -2,7 +2,10 @@
 // each citing the requirement of spec/tsgi.md it checks.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { serve, toNodeListener, type ServeOptions, type TsgiServer } from '../src/server.js';
 import type { Application, Environ, ResponseBody } from '../src/types.js';
@@ -916,6 +919,43 @@ describe('toNodeListener on a plain node:http server', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test('on a unix socket there is no client port: REMOTE_PORT is absent, not empty (env.remote-port)', async () => {
+    let seen: Environ | undefined;
+    const listener = toNodeListener(
+      (environ, startResponse) => {
+        seen = { ...environ };
+        startResponse('200 OK', [text]);
+        return [encode('ok')];
+      },
+      { quiet: true },
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'tsgi-unix-'));
+    const path = join(dir, 'server.sock');
+    const server = http.createServer(listener);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const response = await new Promise<string>((resolve, reject) => {
+        const socket = connect(path);
+        let bytes = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (bytes += chunk));
+        socket.on('end', () => resolve(bytes));
+        socket.on('error', reject);
+        socket.write('GET /u HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+      });
+      assert.match(response, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(seen);
+      assert.equal('REMOTE_PORT' in seen, false);
+      assert.equal(seen.PATH_INFO, '/u');
+      assert.equal(seen.HTTP_HOST, 'a');
+      assert.ok(seen['tsgi.signal'] instanceof AbortSignal);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
