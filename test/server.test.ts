@@ -940,10 +940,18 @@ describe('toNodeListener on a plain node:http server', () => {
       const response = await new Promise<string>((resolve, reject) => {
         const socket = connect(path);
         let bytes = '';
+        // The wire client speaks TCP only; this read is bounded the same way.
+        const timer = setTimeout(() => socket.destroy(new Error('no complete response within 2 s')), 2000);
         socket.setEncoding('latin1');
         socket.on('data', (chunk: string) => (bytes += chunk));
-        socket.on('end', () => resolve(bytes));
-        socket.on('error', reject);
+        socket.on('end', () => {
+          clearTimeout(timer);
+          resolve(bytes);
+        });
+        socket.on('error', (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
         socket.write('GET /u HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
       });
       assert.match(response, /^HTTP\/1\.1 200 OK\r\n/);
