@@ -2,7 +2,7 @@
 // awaited and its body read, as a test does. Validated (the default) and not.
 // Target: >= 20,000 validated calls a second.
 //   npm run build && node --import tsx bench/testing.bench.ts [--quick]
-// bench/run.ts can run it too: `results.push(await testingBench(quick));`
+// `npm run bench` (bench/run.ts) runs it last, after the server's figures.
 import { pathToFileURL } from 'node:url';
 import type { Application } from '../src/types.js';
 
