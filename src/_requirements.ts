@@ -1233,7 +1233,7 @@ export const requirements = {
     level: 'MUST',
     roles: ['server'],
     anchor: 'spec/tsgi.md#framing.http10',
-    summary: 'For an HTTP/1.0 request, a response with a body but without Content-Length MUST be delimited by closing the connection, because HTTP/1.0 has no chunked coding.',
+    summary: 'For an HTTP/1.0 request, a response with a body but without Content-Length MUST be delimited by closing the connection, because HTTP/1.0 has no chunked coding, even when the request asks for keep-alive or offers TE: chunked.',
   },
   'framing.not-both': {
     id: 'framing.not-both',
@@ -1310,7 +1310,7 @@ export const requirements = {
     level: 'SHOULD',
     roles: ['server'],
     anchor: 'spec/tsgi.md#expect.unknown',
-    summary: 'A server SHOULD answer a request whose Expect header holds anything other than 100-continue with 417 Expectation Failed, without calling the application.',
+    summary: 'A server SHOULD answer a request whose Expect header holds anything other than 100-continue with 417 Expectation Failed, without calling the application; a list that names 100-continue and another expectation is such a request.',
   },
   'expect.http10': {
     id: 'expect.http10',
