@@ -153,13 +153,10 @@ class Exchange {
       this.#headError = invalid;
       throw invalid;
     }
-    // Made on first use: most applications never call write(), and a closure per request costs.
-    return (this.#writeFunction ??= (data) => this.#write(data));
+    return this.#write;
   };
 
-  #writeFunction: Write | undefined;
-
-  #write(data: Uint8Array): Promise<void> {
+  readonly #write: Write = (data) => {
     if (!isUint8Array(data)) {
       throw contractError('write.type-error', `write() takes a Uint8Array; got ${show(data)}`, 'application', TypeError);
     }
@@ -172,7 +169,7 @@ class Exchange {
     this.#writes = sent.catch(noop);
     sent.catch(noop); // write.no-unhandled: an unawaited rejection never reaches the process
     return sent;
-  }
+  };
 
   async #iterate(body: ResponseBody): Promise<void> {
     if (Array.isArray(body)) return this.#iterateArray(body as unknown[]);
